@@ -1,0 +1,26 @@
+GO ?= go
+BIN := bin/intercom-export
+DEMO_OUT ?= demo-out
+
+.PHONY: all build demo test fmt-check vet bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/intercom-export
+
+demo: build
+	./$(BIN) demo --out $(DEMO_OUT)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: fmt-check vet
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+clean:
+	rm -rf bin $(DEMO_OUT)
