@@ -1,0 +1,275 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// APIError is an error answer of the Intercom API.
+type APIError struct {
+	Status    int
+	Code      string // the first error's code, e.g. not_found, unauthorized, rate_limit_exceeded
+	Message   string
+	RequestID string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("intercom API: HTTP %d", e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.RequestID != "" {
+		msg += " (request " + e.RequestID + ")"
+	}
+	return msg
+}
+
+// Is lets errors.Is(err, ErrNotFound) and errors.Is(err, ErrAuth) classify API errors.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrAuth:
+		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	}
+	return false
+}
+
+var (
+	// ErrNotFound: the resource does not exist (a conversation deleted after it was listed).
+	ErrNotFound = errors.New("not found")
+	// ErrAuth: the token is invalid, revoked or expired, or the plan does not include the API.
+	ErrAuth = errors.New("not authorised")
+	// ErrRetriesExhausted: a request kept failing in a retryable way until the attempt or time budget ran out.
+	ErrRetriesExhausted = errors.New("retries exhausted")
+)
+
+// Stats counts a client's traffic. Read it with Client.Stats.
+type Stats struct {
+	Calls       int64 // HTTP attempts sent
+	Retries     int64 // attempts that repeated an earlier failed one
+	RateLimited int64 // 429 answers
+}
+
+// Client talks to one Intercom workspace. It is safe for concurrent use; all requests share one limiter.
+type Client struct {
+	cfg     Config
+	base    *url.URL
+	version apiVersion
+	limiter *limiter
+	log     zerolog.Logger
+
+	calls, retries, rateLimited atomic.Int64
+}
+
+// NewClient validates cfg (after SetDefaults) and returns a client. It sends no request.
+func NewClient(cfg Config) (*Client, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base, _ := cfg.baseURL()
+	version, _ := parseAPIVersion(cfg.APIVersion)
+	return &Client{cfg: cfg, base: base, version: version, limiter: newLimiter(), log: cfg.Logger}, nil
+}
+
+// Stats returns the traffic so far.
+func (c *Client) Stats() Stats {
+	return Stats{Calls: c.calls.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
+}
+
+// endpoint resolves a path (with query) against the base URL.
+func (c *Client) endpoint(pathAndQuery string) string {
+	return c.base.String() + pathAndQuery
+}
+
+// sameHost reports whether a URL the API handed us (a page-based `next`) points at our own host, so the
+// token is never sent anywhere else.
+func (c *Client) sameHost(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == c.base.Scheme && u.Host == c.base.Host
+}
+
+// retryable marks an attempt's failure as worth another attempt.
+type retryable struct {
+	err  error
+	wait time.Duration // at least this long before the next attempt (from a 429), else backoff
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
+
+// getJSON sends a GET and returns the answer's body, which is valid JSON.
+func (c *Client) getJSON(ctx context.Context, rawURL string) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, rawURL, nil)
+}
+
+// postJSON sends a POST with a JSON body and returns the answer's body.
+func (c *Client) postJSON(ctx context.Context, rawURL string, body any) ([]byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, http.MethodPost, rawURL, b)
+}
+
+// do sends a request until it succeeds, fails for good, or runs out of attempts or time. Retried: 429
+// (after the window resets), 5xx, 408, 409, cut connections, timeouts, truncated or invalid JSON bodies.
+// Other 4xx fail at once with the API's code and message.
+func (c *Client) do(ctx context.Context, method, rawURL string, body []byte) ([]byte, error) {
+	started := time.Now()
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			c.retries.Add(1)
+		}
+		data, err := c.attempt(ctx, method, rawURL, body)
+		if err == nil {
+			return data, nil
+		}
+		var retry *retryable
+		if !errors.As(err, &retry) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		lastErr = retry.err
+		if attempt >= c.cfg.MaxAttempts || time.Since(started) >= c.cfg.MaxRetryTime {
+			return nil, fmt.Errorf("%s %s: %w after %d attempts in %s: %w", method, redactURL(rawURL), ErrRetriesExhausted,
+				attempt, time.Since(started).Round(time.Millisecond), lastErr)
+		}
+		wait := retry.wait
+		if wait == 0 {
+			wait = c.backoff(attempt)
+		} else {
+			wait += jitter(wait/10 + 50*time.Millisecond)
+		}
+		if remaining := c.cfg.MaxRetryTime - time.Since(started); wait > remaining {
+			wait = remaining
+		}
+		c.log.Debug().Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", attempt).
+			Dur("wait", wait).Err(lastErr).Msg("retrying")
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// backoff is capped exponential backoff with full jitter: it spreads retries of many workers apart.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.RetryBaseDelay << min(attempt-1, 20)
+	if d > c.cfg.RetryMaxDelay || d <= 0 {
+		d = c.cfg.RetryMaxDelay
+	}
+	return d/2 + jitter(d/2)
+}
+
+func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte) ([]byte, error) {
+	if err := c.limiter.acquire(ctx); err != nil {
+		return nil, err
+	}
+	var answered http.Header
+	defer func() { c.limiter.release(answered) }()
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, rawURL, reader)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Intercom-Version", c.cfg.APIVersion)
+	req.Header.Set("User-Agent", "intercom-export")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.calls.Add(1)
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// Cut connections, resets and per-attempt timeouts are all worth another attempt.
+		return nil, &retryable{err: fmt.Errorf("%s %s: %w", method, redactURL(rawURL), scrubURLError(err))}
+	}
+	defer resp.Body.Close()
+	answered = resp.Header
+	data, readErr := io.ReadAll(resp.Body)
+
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		c.rateLimited.Add(1)
+		wait := waitFor429(resp.Header, time.Now())
+		c.limiter.exhausted(time.Now().Add(wait))
+		return nil, &retryable{err: apiError(resp, data), wait: wait}
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusConflict:
+		return nil, &retryable{err: apiError(resp, data)}
+	case resp.StatusCode >= 300:
+		return nil, apiError(resp, data)
+	}
+	if readErr != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &retryable{err: fmt.Errorf("%s %s: reading the answer: %w", method, redactURL(rawURL), scrubURLError(readErr))}
+	}
+	if !json.Valid(data) {
+		return nil, &retryable{err: fmt.Errorf("%s %s: the answer is not valid JSON (%d bytes, truncated or corrupt)", method, redactURL(rawURL), len(data))}
+	}
+	return data, nil
+}
+
+// apiError reads Intercom's error envelope, falling back to the status line for non-JSON answers.
+func apiError(resp *http.Response, body []byte) *APIError {
+	e := &APIError{Status: resp.StatusCode}
+	var env struct {
+		RequestID string `json:"request_id"`
+		Errors    []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &env) == nil && len(env.Errors) > 0 {
+		e.Code, e.Message, e.RequestID = env.Errors[0].Code, env.Errors[0].Message, env.RequestID
+	} else {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
+
+// redactURL drops the query string: it can carry cursors that are long and uninteresting in logs.
+func redactURL(raw string) string {
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		return raw[:i]
+	}
+	return raw
+}
+
+// scrubURLError keeps the cause of a *url.Error but not its URL, which redactURL already reports.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
