@@ -1,0 +1,65 @@
+// Package transform flattens one conversation, as GET /conversations/{id} returns it, into the rows of
+// the four exported tables (see package schemas). It is pure: no I/O, no clock, no shared state, so
+// callers may run Conversation on many goroutines at once.
+//
+// # Shapes
+//
+// Intercom's 1.x and 2.x APIs name several fields differently. The shape is detected field by field,
+// never from a version flag: the body names no version. A non-null 2.x field decides over its 1.x
+// counterpart (the assignee ids even when null), and both land in the same columns:
+//
+//   - first message: source (2.x), else conversation_message (1.x).
+//   - assignee: admin_assignee_id and team_assignee_id (2.x) decide whenever either key is present, even
+//     as null; otherwise assignee (1.x) {type, id}: admin, or no type at all (1.x documents the assignee
+//     as an admin), fills admin_assignee_id; team fills team_assignee_id; nobody_admin and any other type
+//     leave both NULL.
+//   - first customer reply: first_contact_reply (2.x), else customer_first_reply (1.x).
+//   - rating customer: conversation_rating.contact (2.x), else .customer (1.x).
+//   - contacts (2.x, an object or a plain array), customers and user (1.x) have no column and are not
+//     decoded; neither are attachments, teammates, statistics other than the part count, and any field
+//     not listed here. Unknown fields are ignored so that API additions never break an export.
+//
+// # Values
+//
+//   - Ids (conversation, message, part, tag, author, assignee, assigned_to, rating customer and teammate,
+//     external_id) are JSON strings or integers. Integers keep their exact digits (ids beyond 2^53
+//     exist); a float, boolean, object or array where an id belongs is an error.
+//   - The conversation id is required: missing, null or "" is an error. So are a part's or a tag's id,
+//     since they key their rows; the error names the element's index.
+//   - Assignee ids null, "", 0 and "0" mean unassigned and become NULL.
+//   - Timestamps are Unix seconds sent as JSON numbers (fractions truncated towards zero), numeric
+//     strings, null, or "" (treated as null). Values <= 0 or >= 4102444800 (2100-01-01) are
+//     sentinels and become NULL in every timestamp column: Intercom sends waiting_since 64654125776,
+//     "2000 years in the future", for "not waiting". Times are in UTC.
+//   - The conversation's created_at is required because it decides the partition (Record.Date, its
+//     UTC day): missing, null, "", non-numeric or a sentinel is an error.
+//   - Booleans are JSON true, false or null; anything else ("open": "yes") is an error.
+//   - Counts and the rating are integers, sent as numbers or numeric strings; a rating must fit 32 bits
+//     but is not range-checked, so an unexpected scale is exported rather than dropped.
+//   - Strings sent as null become NULL; "" stays "" (assignee ids aside). Strings are kept as sent,
+//     HTML included; message_type keeps 1.x's "conversation_message" where the API sends it.
+//   - custom_attributes is stored as compact JSON text of the object; absent or null is NULL, and any
+//     other JSON type is an error.
+//   - A value of the wrong JSON type anywhere in a decoded field is an error, for instance
+//     conversation_parts or conversation_rating not being an object.
+//
+// # Rows
+//
+//   - Parts come from conversation_parts.conversation_parts, in API order. part_type is an open set kept
+//     as sent. assigned_to is {type, id} (2.x), a plain id (1.x: type is then NULL, not guessed) or null
+//     (both NULL). redacted exists only in 2.x and is NULL in 1.x rows. A null body is NULL.
+//   - Tags come from tags.tags, or from tags itself when it is a plain array.
+//   - A rating row exists only when conversation_rating.rating or .remark is non-null: 1.x sends an
+//     all-null rating object on every unrated conversation.
+//   - The API returns at most the 500 newest parts. parts_exported_count is the number received;
+//     parts_total_count is statistics.count_conversation_parts when non-null, else
+//     conversation_parts.total_count when non-null, else NULL; parts_truncated is total > exported.
+//
+// # Errors
+//
+// Every error wraps ErrInvalidConversation (and the decoder's error, when there is one) and reads
+// `conversation "<id>": <field path>: <what was wrong>`, the path in the input's JSON names with list
+// indexes in brackets (conversation_parts.conversation_parts[3].created_at). One problem is reported
+// even when there are several, and a conversation that fails yields no rows at all, never a partial
+// record. JSON keys match case-insensitively, as encoding/json does.
+package transform
