@@ -102,7 +102,7 @@ func (c *Client) List(ctx context.Context, emit func(Ref) error) error {
 		})
 	}
 	q := url.Values{"per_page": {strconv.Itoa(min(c.cfg.PerPage, 60))}, "order": {"desc"}, "sort": {"updated_at"}}
-	return c.walkURLs(ctx, p, c.endpoint("/conversations?"+q.Encode()))
+	return c.walkURLs(ctx, p, c.endpoint("/conversations?"+q.Encode()), nil)
 }
 
 // walkCursor follows starting_after cursors until a page has none.
@@ -139,29 +139,42 @@ func (c *Client) walkCursor(ctx context.Context, p *pager, fetch func(cursor str
 	}
 }
 
-// walkURLs follows page-based `next` URLs verbatim until one is null.
-func (c *Client) walkURLs(ctx context.Context, p *pager, first string) error {
-	seenURLs := map[string]bool{}
+// walkURLs lists page by page, following `next` URLs verbatim until one is null, or until done reports
+// true after a page.
+func (c *Client) walkURLs(ctx context.Context, p *pager, first string, done func() bool) error {
+	return c.followPages(ctx, first, func(data []byte) (string, error) {
+		page, err := decodePage(data)
+		if err != nil {
+			return "", err
+		}
+		if err := p.take(page); err != nil {
+			return "", err
+		}
+		if done != nil && done() {
+			return "", nil
+		}
+		_, next, err := page.next()
+		return next, err
+	})
+}
+
+// followPages GETs first and then each next URL that take returns for the previous answer, until take
+// returns "". A next URL must be on the configured host: the token is sent nowhere else.
+func (c *Client) followPages(ctx context.Context, first string, take func(data []byte) (next string, err error)) error {
+	seen := map[string]bool{}
 	for u := first; u != ""; {
 		if !c.sameHost(u) {
 			return fmt.Errorf("the API's next page %q is on another host than %s: refusing to send the token there", redactURL(u), c.base.Host)
 		}
-		if seenURLs[u] {
-			return fmt.Errorf("the API repeated the page %q: stopping instead of looping", u)
+		if seen[u] {
+			return fmt.Errorf("the API repeated the page %q: stopping instead of looping", redactURL(u))
 		}
-		seenURLs[u] = true
+		seen[u] = true
 		data, err := c.getJSON(ctx, u)
 		if err != nil {
 			return err
 		}
-		page, err := decodePage(data)
-		if err != nil {
-			return err
-		}
-		if err := p.take(page); err != nil {
-			return err
-		}
-		if _, u, err = page.next(); err != nil {
+		if u, err = take(data); err != nil {
 			return err
 		}
 	}

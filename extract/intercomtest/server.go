@@ -1,0 +1,420 @@
+package intercomtest
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a Server. The zero value serves without faults, latency or a tight rate limit.
+type Options struct {
+	Token      string        // bearer token required on every request; default "test-token"
+	RateLimit  int           // requests allowed per window; 0 means 10000
+	RateWindow time.Duration // default 10s
+	Latency    time.Duration // added to every response
+	Faults     Faults
+	Now        func() time.Time // clock of the rate-limit windows; default time.Now
+}
+
+// Faults makes the server misbehave at random, reproducibly for a given Seed and request order. The
+// three rates add up to the probability that a request faults.
+type Faults struct {
+	Seed            int64
+	ServerErrorRate float64 // answer 500, 502, 503 or 504 with an Intercom error body
+	CutRate         float64 // close the connection without answering
+	TruncateRate    float64 // send the headers with the full Content-Length, then half the body, then close
+}
+
+// Stats counts what the server did. Endpoint counters count requests that reached the endpoint:
+// requests refused (auth, rate limit, bad headers) or faulted count only in Requests and their own
+// counter.
+type Stats struct {
+	Requests         int64          // every request received
+	ListRequests     int64          // GET /conversations
+	SearchRequests   int64          // POST /conversations/search
+	RetrieveRequests int64          // GET /conversations/{id}, found or not
+	DeletedRequests  int64          // GET /conversations/deleted
+	RateLimited      int64          // answered 429
+	Faults           int64          // answered with an injected fault
+	NotFound         int64          // answered 404
+	Retrieved        map[string]int // successful retrievals per conversation id
+}
+
+// Server is a fake Intercom API on 127.0.0.1 serving a Workspace.
+type Server struct {
+	URL string // base URL, e.g. http://127.0.0.1:51234, without a trailing slash
+
+	ts      *httptest.Server
+	ws      *Workspace
+	opts    Options
+	limiter *limiter
+	faults  *faultDrawer
+	reqSeq  atomic.Int64
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// DefaultToken is the bearer token a Server accepts when Options.Token is empty.
+const DefaultToken = "test-token"
+
+// NewServer starts a server for ws. The caller must Close it.
+func NewServer(ws *Workspace, opts Options) *Server {
+	if opts.Token == "" {
+		opts.Token = DefaultToken
+	}
+	if opts.RateLimit <= 0 {
+		opts.RateLimit = 10000
+	}
+	if opts.RateWindow <= 0 {
+		opts.RateWindow = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		ws:      ws,
+		opts:    opts,
+		limiter: &limiter{limit: opts.RateLimit, window: opts.RateWindow, now: opts.Now, current: -1},
+		faults:  newFaultDrawer(opts.Faults),
+		stats:   Stats{Retrieved: map[string]int{}},
+	}
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.ts.URL
+	return s
+}
+
+// Close shuts the server down, blocking until outstanding requests have completed.
+func (s *Server) Close() { s.ts.Close() }
+
+// Client returns an HTTP client configured for the server.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Retrieved = maps.Clone(s.stats.Retrieved)
+	return st
+}
+
+// ResetStats zeroes the counters.
+func (s *Server) ResetStats() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats = Stats{Retrieved: map[string]int{}}
+}
+
+func (s *Server) count(f func(*Stats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.stats)
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.count(func(st *Stats) { st.Requests++ })
+	if d := s.opts.Latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	if r.Header.Get("Authorization") != "Bearer "+s.opts.Token {
+		s.writeError(w, http.StatusUnauthorized, "unauthorized", "Access Token Invalid")
+		return
+	}
+	allowed, rateHeaders := s.limiter.take()
+	for k, v := range rateHeaders {
+		w.Header()[k] = v
+	}
+	if !allowed {
+		s.count(func(st *Stats) { st.RateLimited++ })
+		s.writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", s.limiter.message())
+		return
+	}
+
+	f := s.faults.draw()
+	truncate := f.kind == faultTruncate
+	switch f.kind {
+	case faultServerError:
+		s.count(func(st *Stats) { st.Faults++ })
+		code, msg := "server_error", "Server Error"
+		if f.status == http.StatusServiceUnavailable {
+			code, msg = "service_unavailable", "Sorry, the API service is temporarily unavailable"
+		}
+		s.writeError(w, f.status, code, msg)
+		return
+	case faultCut:
+		s.count(func(st *Stats) { st.Faults++ })
+		cutConnection(w, nil)
+		return
+	}
+
+	// The answer is recorded first so that the counters are up to date before the client has it.
+	rec := httptest.NewRecorder()
+	for k, v := range rateHeaders {
+		rec.Header()[k] = v
+	}
+	out := s.handle(rec, r)
+	if truncate {
+		s.count(func(st *Stats) { st.Faults++ })
+		cutConnection(w, rec) // the client never gets all of it: not counted as served
+		return
+	}
+	s.record(out)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// record counts a request that reached handle and whose answer the client gets.
+func (s *Server) record(out outcome) {
+	s.count(func(st *Stats) {
+		switch out.endpoint {
+		case endpointList:
+			st.ListRequests++
+		case endpointSearch:
+			st.SearchRequests++
+		case endpointRetrieve:
+			st.RetrieveRequests++
+		case endpointDeleted:
+			st.DeletedRequests++
+		}
+		if out.status == http.StatusNotFound {
+			st.NotFound++
+		}
+		if out.retrieved != "" {
+			st.Retrieved[out.retrieved]++
+		}
+	})
+}
+
+type endpoint int
+
+const (
+	endpointNone endpoint = iota
+	endpointList
+	endpointSearch
+	endpointRetrieve
+	endpointDeleted
+)
+
+// outcome is what handle did, for the counters.
+type outcome struct {
+	endpoint  endpoint
+	status    int
+	retrieved string // id of a conversation returned by GET /conversations/{id}
+}
+
+// handle checks the Accept and Intercom-Version headers and routes an authenticated request.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) outcome {
+	if !acceptsJSON(r.Header.Values("Accept")) {
+		return outcome{status: s.writeError(w, http.StatusNotAcceptable, "media_type_not_acceptable",
+			"The Accept header should send application/json")}
+	}
+	vs := r.Header.Get("Intercom-Version")
+	if vs == "" {
+		vs = defaultVersion
+	}
+	v, ok := parseVersion(vs)
+	if !ok {
+		return outcome{status: s.writeError(w, http.StatusBadRequest, "intercom_version_invalid",
+			fmt.Sprintf("The Intercom-Version header has an unsupported value %q", vs))}
+	}
+
+	path := r.URL.Path
+	switch {
+	case path == "/conversations" && r.Method == http.MethodGet:
+		return outcome{endpoint: endpointList, status: s.list(w, r, v)}
+	case path == "/conversations/search" && r.Method == http.MethodPost && v.v2():
+		return outcome{endpoint: endpointSearch, status: s.search(w, r, v)}
+	case path == "/conversations/deleted" && r.Method == http.MethodGet && v.hasDeleted():
+		return outcome{endpoint: endpointDeleted, status: s.deleted(w, r)}
+	case strings.HasPrefix(path, "/conversations/") && r.Method == http.MethodGet:
+		id := strings.TrimPrefix(path, "/conversations/")
+		out := outcome{endpoint: endpointRetrieve, status: s.retrieve(w, id, v)}
+		if out.status == http.StatusOK {
+			out.retrieved = id
+		}
+		return out
+	}
+	return outcome{status: s.notFound(w)}
+}
+
+func acceptsJSON(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "application/json" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) retrieve(w http.ResponseWriter, id string, v version) int {
+	c, ok := s.ws.Conversation(id)
+	if !ok {
+		return s.notFound(w)
+	}
+	return s.writeJSON(w, http.StatusOK, renderConversation(c, v, true))
+}
+
+func (s *Server) notFound(w http.ResponseWriter) int {
+	return s.writeError(w, http.StatusNotFound, "not_found", "Resource Not Found")
+}
+
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type errorList struct {
+	Type      string     `json:"type"`
+	RequestID string     `json:"request_id,omitempty"`
+	Errors    []apiError `json:"errors"`
+}
+
+// writeError answers with an Intercom error body and returns the status.
+func (s *Server) writeError(w http.ResponseWriter, status int, code, message string) int {
+	body := errorList{Type: "error.list", Errors: []apiError{{code, message}}}
+	// Request ids look like Intercom's (20 base-36 characters, not a UUID) and are sometimes absent.
+	if seq := s.reqSeq.Add(1); seq%10 != 0 {
+		id := strconv.FormatUint(uint64(seq)*0x9E3779B97F4A7C15, 36)
+		body.RequestID = "000" + strings.Repeat("0", max(0, 17-len(id))) + id
+	}
+	return s.writeJSON(w, status, body)
+}
+
+// writeJSON answers with v as JSON and returns the status.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) int {
+	b, err := marshalJSON(v)
+	if err != nil {
+		// Only a bug in this package can get here; say so in the answer rather than hang the client.
+		http.Error(w, "intercomtest: "+err.Error(), http.StatusInternalServerError)
+		return http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+	return status
+}
+
+// cutConnection closes the client's connection. With a recorded answer it first sends the answer's
+// status and headers, including the full Content-Length, and half its body.
+func cutConnection(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler) // closes the connection too, without logging
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	if rec == nil {
+		return
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+	rec.Header().Write(&buf)
+	buf.WriteString("\r\n")
+	body := rec.Body.Bytes()
+	buf.Write(body[:len(body)/2])
+	conn.Write(buf.Bytes())
+}
+
+// limiter counts requests in fixed windows, as Intercom does in 10-second windows.
+type limiter struct {
+	limit  int
+	window time.Duration
+	now    func() time.Time
+
+	mu      sync.Mutex
+	current int64 // number of the current window since the Unix epoch
+	used    int
+}
+
+// take counts a request and reports whether it is within the limit, with the rate-limit headers.
+func (l *limiter) take() (bool, http.Header) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.now().UnixNano() / int64(l.window)
+	if n != l.current {
+		l.current, l.used = n, 0
+	}
+	l.used++
+	end := (n + 1) * int64(l.window)
+	reset := (end + int64(time.Second) - 1) / int64(time.Second)
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(l.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, l.limit-l.used)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	return l.used <= l.limit, h
+}
+
+func (l *limiter) message() string {
+	return fmt.Sprintf("Exceeded rate limit of %d in %s_seconds", l.limit,
+		strconv.FormatFloat(l.window.Seconds(), 'f', -1, 64))
+}
+
+type faultKind int
+
+const (
+	faultNone faultKind = iota
+	faultServerError
+	faultCut
+	faultTruncate
+)
+
+type fault struct {
+	kind   faultKind
+	status int
+}
+
+// faultDrawer draws faults from one seeded PRNG, so a sequence of requests faults reproducibly.
+type faultDrawer struct {
+	f  Faults
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+func newFaultDrawer(f Faults) *faultDrawer {
+	return &faultDrawer{f: f, r: rand.New(rand.NewPCG(uint64(f.Seed), 0x66617531))}
+}
+
+func (d *faultDrawer) draw() fault {
+	if d.f.ServerErrorRate <= 0 && d.f.CutRate <= 0 && d.f.TruncateRate <= 0 {
+		return fault{}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.r.Float64()
+	switch {
+	case u < d.f.ServerErrorRate:
+		statuses := []int{500, 502, 503, 504}
+		return fault{faultServerError, statuses[d.r.IntN(len(statuses))]}
+	case u < d.f.ServerErrorRate+d.f.CutRate:
+		return fault{kind: faultCut}
+	case u < d.f.ServerErrorRate+d.f.CutRate+d.f.TruncateRate:
+		return fault{kind: faultTruncate}
+	}
+	return fault{}
+}
