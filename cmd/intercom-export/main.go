@@ -1,0 +1,96 @@
+// Command intercom-export exports an Intercom workspace's conversations into date-partitioned Parquet.
+//
+// Exit codes: 0 success; 1 failure (nothing new was published); 2 usage or configuration error (no
+// request was sent); 3 partial (the run published what it could, but some conversations could not be
+// exported: the summary and the log name them).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitPartial = 3
+)
+
+const usage = `intercom-export exports Intercom conversations into date-partitioned Parquet.
+
+Usage:
+  intercom-export export --out DIR [flags]   export the workspace of INTERCOM_ACCESS_TOKEN
+  intercom-export demo [--out DIR]           the same pipeline against an embedded fake workspace
+
+Run "intercom-export COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal means "now": the first one is already winding the run down.
+		<-ctx.Done()
+		stop()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "intercom-export: second signal, exiting at once")
+		os.Exit(exitFailure)
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// env reads an environment variable; tests pass their own.
+type env func(string) string
+
+// run is the whole program minus the process: tests call it directly.
+func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "export":
+		err = runExport(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "intercom-export: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	return exitCode(err, stderr)
+}
+
+// errUsage marks errors in the command line or configuration, reported before any request is sent.
+var errUsage = errors.New("usage")
+
+// errPartial marks a run that published its good data but could not export everything.
+var errPartial = errors.New("partial export")
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
+		return exitUsage
+	case errors.Is(err, errPartial):
+		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
+		return exitPartial
+	default:
+		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
+		return exitFailure
+	}
+}

@@ -1,0 +1,396 @@
+package load
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/intercom-export/intercom-export/schemas"
+)
+
+// Source epochs. Spool files and the memory buffer of a partition carry the epoch they were filled in
+// (0, 1, 2, ...; memory has the newest); the existing published file comes before all of them.
+const (
+	epochExisting = -1
+	epochNone     = -2 // decide's answer when no source's rows survive
+)
+
+// batchRows is how many rows a cursor reads, and an output file buffers, per call into parquet-go.
+const batchRows = 512
+
+// bufRows sizes a read buffer: a batch, or less for a small source (most partitions are small).
+func bufRows(rows int64) int { return int(max(1, min(rows, batchRows))) }
+
+// errUnsorted reports an existing file whose rows are not ordered by conversation_id (written by
+// something else than this package); the merge then reloads it whole and sorts it.
+var errUnsorted = errors.New("rows are not sorted by conversation_id")
+
+// cursor streams one source's rows of one table in conversation_id order.
+type cursor[T any] struct {
+	epoch int
+	name  string // for error messages
+	id    func(*T) string
+	fill  func([]T) (int, error)
+	close func() error
+
+	buf    []T
+	n, pos int
+	eof    bool
+	last   string
+	stuck  int
+}
+
+// peek returns the next row without consuming it, or nil at the end.
+func (c *cursor[T]) peek() (*T, error) {
+	for c.pos >= c.n {
+		if c.eof {
+			return nil, nil
+		}
+		// Clear so that parquet-go allocates fresh values for pointer fields: rows handed out earlier
+		// may still sit in an output batch.
+		clear(c.buf)
+		n, err := c.fill(c.buf)
+		c.n, c.pos = n, 0
+		switch {
+		case errors.Is(err, io.EOF):
+			c.eof = true
+		case err != nil:
+			return nil, fmt.Errorf("reading %s: %w", c.name, err)
+		case n == 0:
+			if c.stuck++; c.stuck > 3 {
+				return nil, fmt.Errorf("reading %s: %w", c.name, io.ErrNoProgress)
+			}
+		}
+	}
+	row := &c.buf[c.pos]
+	if id := c.id(row); id < c.last {
+		return nil, fmt.Errorf("%s: %w (%q after %q)", c.name, errUnsorted, id, c.last)
+	}
+	return row, nil
+}
+
+func (c *cursor[T]) advance() {
+	c.last = c.id(&c.buf[c.pos])
+	c.pos++
+}
+
+func (c *cursor[T]) Close() error {
+	if c.close == nil {
+		return nil
+	}
+	err := c.close()
+	c.close = nil
+	return err
+}
+
+// memoryCursor streams the rows of one table out of records sorted by id.
+func memoryCursor[T any](t tableDef[T], recs []*schemas.Record, epoch int) *cursor[T] {
+	total := 0
+	for _, r := range recs {
+		total += t.count(r)
+	}
+	ri, i := 0, 0
+	return &cursor[T]{
+		epoch: epoch, name: "memory buffer", id: t.id, buf: make([]T, bufRows(int64(total))),
+		fill: func(buf []T) (int, error) {
+			n := 0
+			for n < len(buf) && ri < len(recs) {
+				if i >= t.count(recs[ri]) {
+					ri, i = ri+1, 0
+					continue
+				}
+				buf[n] = *t.at(recs[ri], i)
+				n, i = n+1, i+1
+			}
+			if ri >= len(recs) {
+				return n, io.EOF
+			}
+			return n, nil
+		},
+	}
+}
+
+// sliceCursor streams rows already in memory (an unsorted existing file, loaded and sorted).
+func sliceCursor[T any](t tableDef[T], rows []T, epoch int, name string) *cursor[T] {
+	return &cursor[T]{
+		epoch: epoch, name: name, id: t.id, buf: make([]T, bufRows(int64(len(rows)))),
+		fill: func(buf []T) (int, error) {
+			n := copy(buf, rows)
+			rows = rows[n:]
+			if len(rows) == 0 {
+				return n, io.EOF
+			}
+			return n, nil
+		},
+	}
+}
+
+// fileCursor streams a Parquet file with parquet-go's GenericReader, a batch at a time.
+func fileCursor[T any](t tableDef[T], path string, epoch int) (c *cursor[T], err error) {
+	f, r, err := openReader[T](path)
+	if err != nil {
+		return nil, err
+	}
+	return &cursor[T]{
+		epoch: epoch, name: path, id: t.id, buf: make([]T, bufRows(r.NumRows())),
+		fill: func(buf []T) (n int, err error) {
+			defer recoverParquet(&err, "reading "+path)
+			return r.Read(buf)
+		},
+		close: func() error {
+			rerr := r.Close()
+			if err := f.Close(); err != nil {
+				return err
+			}
+			return rerr
+		},
+	}, nil
+}
+
+// openReader opens a Parquet file for streaming. parquet-go's NewGenericReader panics on a bad file, so
+// the file is opened with OpenFile first, which returns errors, and anything left is recovered.
+func openReader[T any](path string) (f *os.File, r *parquet.GenericReader[T], err error) {
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	defer recoverParquet(&err, "opening "+path)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	pf, err := parquet.OpenFile(f, fi.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return f, parquet.NewGenericReader[T](pf), nil
+}
+
+// recoverParquet turns a panic inside parquet-go into an error: it panics on some bad input instead of
+// returning one, and one bad file must not take down a run that has other partitions to publish.
+func recoverParquet(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("parquet-go panicked %s: %v", what, r)
+	}
+}
+
+// outFile is a Parquet file created on the first row written, so that a merge producing no rows leaves
+// nothing behind.
+type outFile[T any] struct {
+	path string
+	opts []parquet.WriterOption
+	// pool recycles writers of T built with opts: a GenericWriter allocates about a megabyte of page
+	// buffers, and a run writes thousands of small files. Reset makes one reusable after Close.
+	pool  *sync.Pool
+	sync  bool // fsync before close: published files must be on disk before the rename is
+	f     *os.File
+	w     *parquet.GenericWriter[T]
+	batch []T
+	rows  int64
+	// created lists folders made to hold the file, deepest last, for cleanup when it is discarded.
+	created []string
+}
+
+func (o *outFile[T]) write(row *T) error {
+	// Grown by append: most partitions have far fewer rows than a batch.
+	o.batch = append(o.batch, *row)
+	o.rows++
+	if len(o.batch) >= batchRows {
+		return o.flush()
+	}
+	return nil
+}
+
+func (o *outFile[T]) flush() (err error) {
+	if len(o.batch) == 0 {
+		return nil
+	}
+	if o.f == nil {
+		if o.created, err = mkdirAll(filepath.Dir(o.path)); err != nil {
+			return err
+		}
+		if o.f, err = os.OpenFile(o.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			return err
+		}
+		if err := o.newWriter(); err != nil {
+			return err
+		}
+	}
+	defer recoverParquet(&err, "writing "+o.path)
+	if _, err := o.w.Write(o.batch); err != nil {
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	clear(o.batch)
+	o.batch = o.batch[:0]
+	return nil
+}
+
+func (o *outFile[T]) newWriter() (err error) {
+	if o.pool != nil {
+		if w, ok := o.pool.Get().(*parquet.GenericWriter[T]); ok {
+			w.Reset(o.f)
+			o.w = w
+			return nil
+		}
+	}
+	defer recoverParquet(&err, "creating a writer for "+o.path)
+	o.w = parquet.NewGenericWriter[T](o.f, o.opts...)
+	return nil
+}
+
+// finish completes the file; it returns its size, 0 when no row was written (and no file exists).
+func (o *outFile[T]) finish() (size int64, err error) {
+	if err := o.flush(); err != nil {
+		return 0, err
+	}
+	if o.f == nil {
+		return 0, nil
+	}
+	if err := o.closeWriter(); err != nil {
+		return 0, err
+	}
+	if o.sync {
+		if err := o.f.Sync(); err != nil {
+			return 0, fmt.Errorf("syncing %s: %w", o.path, err)
+		}
+	}
+	fi, err := o.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if err := o.f.Close(); err != nil {
+		return 0, err
+	}
+	o.f = nil
+	if o.pool != nil {
+		// Only a writer that closed cleanly goes back: one that failed may be in any state.
+		o.w.Reset(io.Discard)
+		o.pool.Put(o.w)
+	}
+	o.w = nil
+	return fi.Size(), nil
+}
+
+func (o *outFile[T]) closeWriter() (err error) {
+	defer recoverParquet(&err, "closing "+o.path)
+	if err := o.w.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// discard removes whatever was written, and the folders made for it when they are empty.
+func (o *outFile[T]) discard() {
+	if o.f != nil {
+		o.f.Close()
+		o.f = nil
+	}
+	if o.w != nil || o.created != nil || o.rows > 0 {
+		os.Remove(o.path)
+	}
+	for i := len(o.created) - 1; i >= 0; i-- {
+		os.Remove(o.created[i]) // fails, as it should, when something else lives there
+	}
+	o.w, o.created, o.batch, o.rows = nil, nil, nil, 0
+}
+
+// mkdirAll is os.MkdirAll that reports which folders it created, shallowest first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for p := dir; ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil {
+			break
+		}
+		missing = append(missing, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	slices.Reverse(missing)
+	return missing, nil
+}
+
+// mergeStats counts what one table's merge did.
+type mergeStats struct {
+	rows     int64 // rows written
+	added    int64 // of which come from this run (spools or memory)
+	replaced int64 // rows of the existing file dropped
+}
+
+// mergeCursors k-way merges sources sorted by conversation_id into out. For each id, decide gets the
+// epochs of the sources holding rows for it and names the one whose rows are written (epochNone for
+// none); the rows of the others are dropped. A source's rows for one id stay in their order, so a
+// conversation's parts keep theirs.
+func mergeCursors[T any](t tableDef[T], cs []*cursor[T], decide func(id string, epochs []int) int, out *outFile[T]) (st mergeStats, err error) {
+	epochs := make([]int, 0, len(cs))
+	heads := make([]*T, len(cs))
+	for {
+		minID, found := "", false
+		for i, c := range cs {
+			if heads[i], err = c.peek(); err != nil {
+				return st, err
+			}
+			if heads[i] != nil {
+				if id := t.id(heads[i]); !found || id < minID {
+					minID, found = id, true
+				}
+			}
+		}
+		if !found {
+			return st, nil
+		}
+		epochs = epochs[:0]
+		for i, c := range cs {
+			if heads[i] != nil && t.id(heads[i]) == minID {
+				epochs = append(epochs, c.epoch)
+			}
+		}
+		keep := decide(minID, epochs)
+		for i, c := range cs {
+			row := heads[i]
+			for row != nil && t.id(row) == minID {
+				switch {
+				case c.epoch == keep:
+					if err := out.write(row); err != nil {
+						return st, err
+					}
+					st.rows++
+					if c.epoch != epochExisting {
+						st.added++
+					}
+				case c.epoch == epochExisting:
+					st.replaced++
+				}
+				c.advance()
+				if row, err = c.peek(); err != nil {
+					return st, err
+				}
+			}
+		}
+	}
+}
+
+// sortedRecords returns the buffered records of a partition in id order.
+func sortedRecords(m map[string]*buffered) []*schemas.Record {
+	recs := make([]*schemas.Record, 0, len(m))
+	for _, b := range m {
+		recs = append(recs, &b.rec)
+	}
+	slices.SortFunc(recs, func(a, b *schemas.Record) int { return cmp.Compare(a.ID(), b.ID()) })
+	return recs
+}
