@@ -56,6 +56,8 @@ var (
 	ErrAuth = errors.New("not authorised")
 	// ErrRetriesExhausted: a request kept failing in a retryable way until the attempt or time budget ran out.
 	ErrRetriesExhausted = errors.New("retries exhausted")
+	// ErrCursorRejected: the API kept refusing a pagination cursor it had issued (400 parameter_invalid).
+	ErrCursorRejected = errors.New("the API refused the pagination cursor")
 )
 
 // Stats counts a client's traffic. Read it with Client.Stats.
@@ -106,8 +108,10 @@ func (c *Client) sameHost(raw string) bool {
 
 // retryable marks an attempt's failure as worth another attempt.
 type retryable struct {
-	err  error
-	wait time.Duration // at least this long before the next attempt (from a 429), else backoff
+	err            error
+	wait           time.Duration // at least this long before the next attempt (from a 429), else backoff
+	rateLimited    bool          // a 429
+	cursorRejected bool          // a 400 parameter_invalid on a request carrying a cursor
 }
 
 func (r *retryable) Error() string { return r.err.Error() }
@@ -127,19 +131,39 @@ func (c *Client) postJSON(ctx context.Context, rawURL string, body any) ([]byte,
 	return c.do(ctx, http.MethodPost, rawURL, b)
 }
 
+// maxCursorRejections bounds the attempts at a page whose cursor the API refuses with 400
+// parameter_invalid. The real API sometimes refuses a cursor it issued and takes it on a later attempt; a
+// cursor refused this many times is taken as really invalid (expired, say) and the request fails with
+// ErrCursorRejected, rather than the listing starting over and reading every page again.
+const maxCursorRejections = 3
+
+// errRetryWindowClosed: a retry had to wait for the rate limiter past the request's MaxRetryTime.
+var errRetryWindowClosed = errors.New("the retry time ran out while waiting for the rate limit")
+
 // do sends a request until it succeeds, fails for good, or runs out of attempts or time. Retried: 429
-// (after the window resets), 5xx, 408, 409, cut connections, timeouts, truncated or invalid JSON bodies.
-// Other 4xx fail at once with the API's code and message.
+// (after the window resets, or with backoff when the answer does not say when), 5xx, 408, 409, cut
+// connections, timeouts, truncated or invalid JSON bodies, and a cursor the API refuses (at most
+// maxCursorRejections times). Other 4xx fail at once with the API's code and message.
+//
+// MaxAttempts and MaxRetryTime both bound the retries: a request that keeps failing ends within
+// MaxRetryTime plus one RequestTimeout, waits for the rate limiter included.
 func (c *Client) do(ctx context.Context, method, rawURL string, body []byte) ([]byte, error) {
 	started := time.Now()
+	deadline := started.Add(c.cfg.MaxRetryTime)
 	var lastErr error
+	cursorRejections := 0
 	for attempt := 1; ; attempt++ {
+		notAfter := time.Time{} // the first attempt may wait for the rate limit as long as it takes
 		if attempt > 1 {
 			c.retries.Add(1)
+			notAfter = deadline
 		}
-		data, err := c.attempt(ctx, method, rawURL, body)
+		data, err := c.attempt(ctx, method, rawURL, body, attempt, notAfter)
 		if err == nil {
 			return data, nil
+		}
+		if errors.Is(err, errRetryWindowClosed) {
+			return nil, c.exhausted(method, rawURL, attempt-1, started, lastErr)
 		}
 		var retry *retryable
 		if !errors.As(err, &retry) || ctx.Err() != nil {
@@ -149,17 +173,28 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body []byte) ([]
 			return nil, err
 		}
 		lastErr = retry.err
+		if retry.cursorRejected {
+			if cursorRejections++; cursorRejections >= maxCursorRejections {
+				return nil, fmt.Errorf("%s %s: %w %d times: %w; the listing cannot go on from this page: run the export again",
+					method, redactURL(rawURL), ErrCursorRejected, cursorRejections, lastErr)
+			}
+		}
 		if attempt >= c.cfg.MaxAttempts || time.Since(started) >= c.cfg.MaxRetryTime {
-			return nil, fmt.Errorf("%s %s: %w after %d attempts in %s: %w", method, redactURL(rawURL), ErrRetriesExhausted,
-				attempt, time.Since(started).Round(time.Millisecond), lastErr)
+			return nil, c.exhausted(method, rawURL, attempt, started, lastErr)
 		}
 		wait := retry.wait
-		if wait == 0 {
+		switch {
+		case wait == 0:
 			wait = c.backoff(attempt)
-		} else {
+			if retry.rateLimited {
+				// A 429 that does not say until when is about the client, not this request: every
+				// worker holds off, or the others keep the storm going.
+				c.limiter.pause(time.Now().Add(wait))
+			}
+		default:
 			wait += jitter(wait/10 + 50*time.Millisecond)
 		}
-		if remaining := c.cfg.MaxRetryTime - time.Since(started); wait > remaining {
+		if remaining := time.Until(deadline); wait > remaining {
 			wait = remaining
 		}
 		c.log.Debug().Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", attempt).
@@ -168,6 +203,12 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body []byte) ([]
 			return nil, err
 		}
 	}
+}
+
+func (c *Client) exhausted(method, rawURL string, attempts int, started time.Time, lastErr error) error {
+	return fmt.Errorf("%s %s: %w after %d attempts in %s (limits: --max-attempts %d, --max-retry-time %s): %w",
+		method, redactURL(rawURL), ErrRetriesExhausted, attempts, time.Since(started).Round(time.Millisecond),
+		c.cfg.MaxAttempts, c.cfg.MaxRetryTime, lastErr)
 }
 
 // backoff is capped exponential backoff with full jitter: it spreads retries of many workers apart.
@@ -179,9 +220,20 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return d/2 + jitter(d/2)
 }
 
-func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte) ([]byte, error) {
-	if err := c.limiter.acquire(ctx); err != nil {
-		return nil, err
+// attempt sends the request once. It waits for the rate limiter first, giving up at notAfter when that
+// is set. Every attempt is logged at debug level, without query string, headers or token.
+func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte, n int, notAfter time.Time) (data []byte, err error) {
+	lctx := ctx
+	if !notAfter.IsZero() {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithDeadline(ctx, notAfter)
+		defer cancel()
+	}
+	if err := c.limiter.acquire(lctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errRetryWindowClosed
 	}
 	var answered http.Header
 	defer func() { c.limiter.release(answered) }()
@@ -204,39 +256,81 @@ func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte
 		req.Header.Set("Content-Type", "application/json")
 	}
 	c.calls.Add(1)
+	sent, status := time.Now(), 0
+	defer func() {
+		if ev := c.log.Debug(); ev.Enabled() {
+			ev.Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", n).Dur("duration", time.Since(sent))
+			if status != 0 {
+				ev.Int("status", status)
+			}
+			ev.Err(err).Msg("request")
+		}
+	}()
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		// Cut connections, resets and per-attempt timeouts are all worth another attempt.
-		return nil, &retryable{err: fmt.Errorf("%s %s: %w", method, redactURL(rawURL), scrubURLError(err))}
+		return nil, &retryable{err: fmt.Errorf("%s %s: %w", method, redactURL(rawURL), c.timeoutError(actx, scrubURLError(err)))}
 	}
 	defer resp.Body.Close()
-	answered = resp.Header
+	answered, status = resp.Header, resp.StatusCode
 	data, readErr := io.ReadAll(resp.Body)
 
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		c.rateLimited.Add(1)
-		wait := waitFor429(resp.Header, time.Now())
-		c.limiter.exhausted(time.Now().Add(wait))
-		return nil, &retryable{err: apiError(resp, data), wait: wait}
+		now := time.Now()
+		wait := waitFor429(resp.Header, now)
+		if wait > 0 {
+			c.limiter.exhausted(now.Add(wait))
+		}
+		return nil, &retryable{err: apiError(resp, data), wait: wait, rateLimited: true}
 	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusConflict:
 		return nil, &retryable{err: apiError(resp, data)}
 	case resp.StatusCode >= 300:
-		return nil, apiError(resp, data)
+		e := apiError(resp, data)
+		if e.Status == http.StatusBadRequest && e.Code == "parameter_invalid" && carriesCursor(rawURL, body) {
+			return nil, &retryable{err: e, cursorRejected: true}
+		}
+		return nil, e
 	}
 	if readErr != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &retryable{err: fmt.Errorf("%s %s: reading the answer: %w", method, redactURL(rawURL), scrubURLError(readErr))}
+		return nil, &retryable{err: fmt.Errorf("%s %s: reading the answer: %w", method, redactURL(rawURL), c.timeoutError(actx, scrubURLError(readErr)))}
 	}
 	if !json.Valid(data) {
 		return nil, &retryable{err: fmt.Errorf("%s %s: the answer is not valid JSON (%d bytes, truncated or corrupt)", method, redactURL(rawURL), len(data))}
 	}
 	return data, nil
+}
+
+// timeoutError says which limit a timed-out attempt hit, so that a run ending on it names the flag.
+func (c *Client) timeoutError(actx context.Context, err error) error {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no complete answer within the request timeout of %s (--request-timeout): %w", c.cfg.RequestTimeout, err)
+	}
+	return err
+}
+
+// carriesCursor reports whether a request asks for the page after a starting_after cursor: in the query
+// of a list, or in the pagination of a search's body.
+func carriesCursor(rawURL string, body []byte) bool {
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Get("starting_after") != "" {
+		return true
+	}
+	if body == nil {
+		return false
+	}
+	var search struct {
+		Pagination struct {
+			StartingAfter string `json:"starting_after"`
+		} `json:"pagination"`
+	}
+	return json.Unmarshal(body, &search) == nil && search.Pagination.StartingAfter != ""
 }
 
 // apiError reads Intercom's error envelope, falling back to the status line for non-JSON answers.

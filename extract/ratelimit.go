@@ -23,6 +23,7 @@ type limiter struct {
 	remaining int       // budget left in the current window, less requests in flight
 	windowEnd time.Time // the latest X-RateLimit-Reset seen: when the current window ends
 	inFlight  int
+	paused    time.Time // no request before this, whatever the budget: after a 429 that did not say when
 	now       func() time.Time
 }
 
@@ -36,6 +37,14 @@ func (l *limiter) acquire(ctx context.Context) error {
 	for {
 		l.mu.Lock()
 		now := l.now()
+		if now.Before(l.paused) {
+			wait := l.paused.Sub(now)
+			l.mu.Unlock()
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
 		if l.known && l.remaining <= 0 && !now.Before(l.windowEnd) {
 			// The window has rolled over: until an answer from the new window says otherwise, assume a
 			// full budget. windowEnd stays, so late answers from the old window are recognised as such.
@@ -94,6 +103,16 @@ func (l *limiter) exhausted(until time.Time) {
 	l.remaining = 0
 	if until.After(l.windowEnd) {
 		l.windowEnd = until
+	}
+}
+
+// pause holds every request back until until. Unlike exhausted it leaves the window's budget alone: a
+// 429 without rate-limit headers says nothing about the window.
+func (l *limiter) pause(until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until.After(l.paused) {
+		l.paused = until
 	}
 }
 

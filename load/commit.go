@@ -42,12 +42,23 @@ type File struct {
 	Removed bool
 	// ReplacedRows counts the rows of the previous file that were dropped (replaced or deleted).
 	ReplacedRows int64
+	// Added counts the rows this run contributed to the file.
+	Added int64
+	// Existed is set when a previous file was replaced or removed.
+	Existed bool
+}
+
+// PreviousRows is the row count of the file this one replaced or removed; 0 when there was none.
+func (f File) PreviousRows() int64 {
+	if !f.Existed {
+		return 0
+	}
+	return f.Rows - f.Added + f.ReplacedRows
 }
 
 // pending is a File between the two phases of Commit.
 type pending struct {
 	File
-	added   int64
 	temp    string   // absolute; empty when Removed
 	created []string // folders created for the temp file, shallowest first
 }
@@ -162,7 +173,7 @@ func (w *Writer) commitPartition(p *partition) ([]pending, error) {
 		r := &res[i]
 		f := File{
 			Table: Tables[i], Date: p.date, Path: filepath.Join(Tables[i], part, DataFile),
-			Rows: r.rows, Bytes: r.size, ReplacedRows: r.replaced,
+			Rows: r.rows, Bytes: r.size, ReplacedRows: r.replaced, Added: r.added, Existed: r.existed,
 		}
 		switch {
 		case r.existed && r.added == 0 && r.replaced == 0:
@@ -174,7 +185,7 @@ func (w *Writer) commitPartition(p *partition) ([]pending, error) {
 			// nothing was there and nothing is
 		default:
 			f.TempPath = filepath.Join(Tables[i], part, w.tempName())
-			out = append(out, pending{File: f, added: r.added, temp: r.path, created: r.created})
+			out = append(out, pending{File: f, temp: r.path, created: r.created})
 		}
 	}
 	return out, nil
@@ -215,13 +226,13 @@ func (w *Writer) publish(pend []pending) (Result, error) {
 		res.Files = append(res.Files, p.File)
 		switch p.Table {
 		case schemas.TableConversations:
-			res.Conversations += p.added
+			res.Conversations += p.Added
 		case schemas.TableConversationParts:
-			res.Parts += p.added
+			res.Parts += p.Added
 		case schemas.TableConversationTags:
-			res.Tags += p.added
+			res.Tags += p.Added
 		case schemas.TableConversationRatings:
-			res.Ratings += p.added
+			res.Ratings += p.Added
 		}
 	}
 	// Deepest first, so that a folder's own entry is synced after its content.

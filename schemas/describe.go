@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,18 +41,19 @@ func describe(name string, row reflect.Type) Table {
 	for i := range row.NumField() {
 		f := row.Field(i)
 		tag := strings.Split(f.Tag.Get("parquet"), ",")
-		typ := f.Type
-		nullable := typ.Kind() == reflect.Pointer
-		if nullable {
-			typ = typ.Elem()
-		}
-		t.Columns = append(t.Columns, Column{Name: tag[0], Type: duckDBType(typ), Nullable: nullable, Source: f.Tag.Get("doc")})
+		nullable := f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Slice && slices.Contains(tag[1:], "optional")
+		t.Columns = append(t.Columns, Column{Name: tag[0], Type: duckDBType(f.Type), Nullable: nullable, Source: f.Tag.Get("doc")})
 	}
 	t.Columns = append(t.Columns, PartitionColumn)
 	return t
 }
 
+// duckDBType spells t the way DuckDB's DESCRIBE does, less the quotes it puts around field names that
+// are keywords (type, name), which readers need not type.
 func duckDBType(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch t {
 	case reflect.TypeFor[time.Time]():
 		return "TIMESTAMP WITH TIME ZONE"
@@ -65,6 +67,16 @@ func duckDBType(t reflect.Type) string {
 		return "INTEGER"
 	case reflect.Int64:
 		return "BIGINT"
+	case reflect.Slice:
+		return duckDBType(t.Elem()) + "[]"
+	case reflect.Struct:
+		fields := make([]string, t.NumField())
+		for i := range fields {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+			fields[i] = name + " " + duckDBType(f.Type)
+		}
+		return "STRUCT(" + strings.Join(fields, ", ") + ")"
 	}
 	panic(fmt.Sprintf("schemas: no DuckDB type for %v", t))
 }

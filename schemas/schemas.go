@@ -1,7 +1,10 @@
 // Package schemas is the one place that names the exported tables, their columns and their types.
 //
-// Every nullable column is a pointer field without the `optional` tag: parquet-go writes trailing zero
-// values of `optional` value types as non-NULL (shared/docs/parquet-notes.md, pitfall 2). Timestamps are
+// Every nullable scalar column is a pointer field without the `optional` tag: parquet-go writes trailing
+// zero values of `optional` value types as non-NULL (shared/docs/parquet-notes.md, pitfall 2). List
+// columns are slices tagged `list,optional`: `list` gives the standard three-level LIST that DuckDB reads
+// as T[] and Arrow as list<T>, and `optional` keeps "not sent" (nil, NULL) apart from "sent empty" ([]),
+// which for slices parquet-go writes and reads back faithfully (TestListColumns pins it). Timestamps are
 // TIMESTAMP(MICROS, UTC) because nanosecond timestamps are unreadable in Spark and Athena (pitfall 3).
 // The partition key (`date`) is never a column inside the files: it lives in the folder name.
 //
@@ -44,18 +47,74 @@ type Conversation struct {
 	MessageAuthorEmail *string `parquet:"message_author_email" doc:"source.author.email"`
 	MessageRedacted    *bool   `parquet:"message_redacted" doc:"source.redacted (2.x only)"`
 
+	MessageAttachments []Attachment `parquet:"message_attachments,list,optional" doc:"source.attachments (2.x), conversation_message.attachments (1.x: name and url only); NULL when not sent"`
+
 	AdminAssigneeID *string `parquet:"admin_assignee_id" doc:"admin_assignee_id (2.x), assignee.id when assignee.type is admin (1.x); NULL when unassigned (null, 0, nobody_admin)"`
 	TeamAssigneeID  *string `parquet:"team_assignee_id" doc:"team_assignee_id (2.x), assignee.id when assignee.type is team (1.x); NULL when unassigned"`
+
+	TeammateIDs []string  `parquet:"teammate_ids,list,optional" doc:"teammates.admins[].id (2.x only; NULL when not sent)"`
+	Contacts    []Contact `parquet:"contacts,list,optional" doc:"contacts.contacts[] (2.x), customers[] and user (1.x; type is user or lead there); NULL when not sent"`
 
 	FirstContactReplyAt   *time.Time `parquet:"first_contact_reply_at,timestamp(microsecond)" doc:"first_contact_reply.created_at (2.x), customer_first_reply.created_at (1.x)"`
 	FirstContactReplyType *string    `parquet:"first_contact_reply_type,dict" doc:"first_contact_reply.type / customer_first_reply.type"`
 	FirstContactReplyURL  *string    `parquet:"first_contact_reply_url" doc:"first_contact_reply.url / customer_first_reply.url"`
 
+	SLAName   *string `parquet:"sla_name" doc:"sla_applied.sla_name (2.x only)"`
+	SLAStatus *string `parquet:"sla_status,dict" doc:"sla_applied.sla_status: hit, missed, cancelled, active (2.x only)"`
+
+	// statistics (2.x only): durations in seconds, times as timestamps.
+	TimeToAssignment              *int64     `parquet:"time_to_assignment" doc:"statistics.time_to_assignment, seconds (2.x only)"`
+	TimeToAdminReply              *int64     `parquet:"time_to_admin_reply" doc:"statistics.time_to_admin_reply, seconds (2.x only)"`
+	TimeToFirstClose              *int64     `parquet:"time_to_first_close" doc:"statistics.time_to_first_close, seconds (2.x only)"`
+	TimeToLastClose               *int64     `parquet:"time_to_last_close" doc:"statistics.time_to_last_close, seconds (2.x only)"`
+	MedianTimeToReply             *int64     `parquet:"median_time_to_reply" doc:"statistics.median_time_to_reply, seconds (2.x only)"`
+	StatisticsFirstContactReplyAt *time.Time `parquet:"statistics_first_contact_reply_at,timestamp(microsecond)" doc:"statistics.first_contact_reply_at (2.x only; first_contact_reply_at comes from first_contact_reply)"`
+	FirstAssignmentAt             *time.Time `parquet:"first_assignment_at,timestamp(microsecond)" doc:"statistics.first_assignment_at (2.x only)"`
+	FirstAdminReplyAt             *time.Time `parquet:"first_admin_reply_at,timestamp(microsecond)" doc:"statistics.first_admin_reply_at (2.x only)"`
+	FirstCloseAt                  *time.Time `parquet:"first_close_at,timestamp(microsecond)" doc:"statistics.first_close_at (2.x only)"`
+	LastAssignmentAt              *time.Time `parquet:"last_assignment_at,timestamp(microsecond)" doc:"statistics.last_assignment_at (2.x only)"`
+	LastAssignmentAdminReplyAt    *time.Time `parquet:"last_assignment_admin_reply_at,timestamp(microsecond)" doc:"statistics.last_assignment_admin_reply_at (2.x only)"`
+	LastContactReplyAt            *time.Time `parquet:"last_contact_reply_at,timestamp(microsecond)" doc:"statistics.last_contact_reply_at (2.x only)"`
+	LastAdminReplyAt              *time.Time `parquet:"last_admin_reply_at,timestamp(microsecond)" doc:"statistics.last_admin_reply_at (2.x only)"`
+	LastCloseAt                   *time.Time `parquet:"last_close_at,timestamp(microsecond)" doc:"statistics.last_close_at (2.x only)"`
+	LastClosedByID                *string    `parquet:"last_closed_by_id" doc:"statistics.last_closed_by_id, an admin id (2.x only)"`
+	CountReopens                  *int64     `parquet:"count_reopens" doc:"statistics.count_reopens (2.x only)"`
+	CountAssignments              *int64     `parquet:"count_assignments" doc:"statistics.count_assignments (2.x only)"`
+	CountConversationParts        *int64     `parquet:"count_conversation_parts" doc:"statistics.count_conversation_parts as sent (2.x only; parts_total_count also falls back to total_count)"`
+
 	PartsTotalCount    *int64 `parquet:"parts_total_count" doc:"statistics.count_conversation_parts (2.x), else conversation_parts.total_count"`
 	PartsExportedCount int64  `parquet:"parts_exported_count" doc:"number of parts the API returned (at most 500)"`
 	PartsTruncated     bool   `parquet:"parts_truncated" doc:"true when the API withheld older parts (parts_total_count > parts_exported_count)"`
 
+	AIAgentParticipated    *bool   `parquet:"ai_agent_participated" doc:"ai_agent_participated (2.x only)"`
+	AIAgentSourceType      *string `parquet:"ai_agent_source_type,dict" doc:"ai_agent.source_type (2.x only): essentials_plan_setup, profile, workflow, workflow_preview, fin_preview"`
+	AIAgentSourceTitle     *string `parquet:"ai_agent_source_title" doc:"ai_agent.source_title (2.x only)"`
+	AIAgentLastAnswerType  *string `parquet:"ai_agent_last_answer_type,dict" doc:"ai_agent.last_answer_type (2.x only); NULL when no answer was delivered"`
+	AIAgentResolutionState *string `parquet:"ai_agent_resolution_state,dict" doc:"ai_agent.resolution_state (2.x only); NULL when no answer was delivered"`
+	AIAgentRating          *int32  `parquet:"ai_agent_rating" doc:"ai_agent.rating, 1 to 5 (2.x only)"`
+	AIAgentRatingRemark    *string `parquet:"ai_agent_rating_remark" doc:"ai_agent.rating_remark (2.x only)"`
+
 	CustomAttributes *string `parquet:"custom_attributes" doc:"custom_attributes as a JSON string (2.x only)"`
+	SourceJSON       *string `parquet:"source_json" doc:"the whole conversation as retrieved, compact JSON: read fields without a column with DuckDB's JSON functions; NULL with --source-json=false"`
+}
+
+// Attachment is a file attached to a message or a part. Upload URLs expire after 30 minutes, so the
+// metadata is what stays useful.
+type Attachment struct {
+	Type        *string `parquet:"type,dict"` // upload (2.x); NULL in 1.x
+	Name        *string `parquet:"name"`
+	URL         *string `parquet:"url"`
+	ContentType *string `parquet:"content_type,dict"`
+	Filesize    *int64  `parquet:"filesize"` // bytes
+	Width       *int64  `parquet:"width"`    // pixels, images only
+	Height      *int64  `parquet:"height"`
+}
+
+// Contact is a customer taking part in a conversation.
+type Contact struct {
+	Type       *string `parquet:"type,dict"` // contact (2.x), user or lead (1.x)
+	ID         *string `parquet:"id"`
+	ExternalID *string `parquet:"external_id"` // 2.x only
 }
 
 // ConversationPart is one row per conversation part (message, note, assignment, state change, ...).
@@ -73,8 +132,14 @@ type ConversationPart struct {
 	AuthorID       *string    `parquet:"author_id" doc:"author.id"`
 	AuthorName     *string    `parquet:"author_name" doc:"author.name"`
 	AuthorEmail    *string    `parquet:"author_email" doc:"author.email"`
+	AuthorFromAI   *bool      `parquet:"author_from_ai_agent" doc:"author.from_ai_agent (2.14+): written by the AI agent"`
+	AuthorAIAnswer *bool      `parquet:"author_is_ai_answer" doc:"author.is_ai_answer (2.14+): an AI-generated answer"`
 	ExternalID     *string    `parquet:"external_id" doc:"external_id"`
 	Redacted       *bool      `parquet:"redacted" doc:"redacted (2.x only): the message was deleted"`
+	State          *string    `parquet:"state,dict" doc:"state (2.13+): the conversation's state when the part was created"`
+
+	Attachments     []Attachment `parquet:"attachments,list,optional" doc:"attachments (1.x: name and url only); NULL when not sent"`
+	AttachmentCount int64        `parquet:"attachment_count" doc:"number of attachments (0 when none or not sent)"`
 }
 
 // ConversationTag is one row per tag applied to a conversation.

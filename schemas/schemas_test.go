@@ -2,6 +2,8 @@ package schemas_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -12,6 +14,14 @@ import (
 )
 
 func ptr[T any](v T) *T { return &v }
+
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
 
 // roundTrip writes rows with parquet-go and reads them back; parquet-go panics on bad tags, so building
 // each row type's writer here keeps such a panic out of a user's run.
@@ -38,11 +48,19 @@ func TestRowTypesRoundTrip(t *testing.T) {
 		{ConversationID: "1", CreatedAt: ts, UpdatedAt: &ts, State: ptr("open"), Open: ptr(true), PartsTotalCount: ptr(int64(650)), PartsExportedCount: 500, PartsTruncated: true},
 		{ConversationID: "2", CreatedAt: ts},
 		{ConversationID: "3", CreatedAt: ts, Read: ptr(false)},
+		{ConversationID: "4", CreatedAt: ts, SLAName: ptr("1h"), SLAStatus: ptr("hit"), TimeToAssignment: ptr(int64(0)), FirstCloseAt: &ts,
+			LastClosedByID: ptr("25"), CountReopens: ptr(int64(2)), AIAgentParticipated: ptr(true), AIAgentRating: ptr(int32(4)),
+			TeammateIDs: []string{"25"}, Contacts: []schemas.Contact{{Type: ptr("contact"), ID: ptr("c1")}},
+			MessageAttachments: []schemas.Attachment{{Name: ptr("a.png"), Filesize: ptr(int64(3))}}, SourceJSON: ptr(`{"id":"4"}`)},
+		{ConversationID: "5", CreatedAt: ts, TeammateIDs: []string{}, Contacts: []schemas.Contact{}, MessageAttachments: []schemas.Attachment{}},
 	}
 	if got := roundTrip(t, conv); !reflect.DeepEqual(got, conv) {
 		t.Errorf("conversations:\n got %+v\nwant %+v", got, conv)
 	}
-	parts := []schemas.ConversationPart{{ConversationID: "1", PartID: "9", PartType: ptr("comment"), CreatedAt: &ts}, {ConversationID: "1", PartID: "10"}}
+	parts := []schemas.ConversationPart{{ConversationID: "1", PartID: "9", PartType: ptr("comment"), CreatedAt: &ts}, {ConversationID: "1", PartID: "10"},
+		{ConversationID: "1", PartID: "11", State: ptr("open"), AuthorFromAI: ptr(true), AuthorAIAnswer: ptr(false),
+			Attachments: []schemas.Attachment{{Type: ptr("upload"), Width: ptr(int64(1))}, {}}, AttachmentCount: 2},
+		{ConversationID: "1", PartID: "12", Attachments: []schemas.Attachment{}}}
 	if got := roundTrip(t, parts); !reflect.DeepEqual(got, parts) {
 		t.Errorf("parts:\n got %+v\nwant %+v", got, parts)
 	}

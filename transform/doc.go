@@ -15,9 +15,16 @@
 //     leave both NULL.
 //   - first customer reply: first_contact_reply (2.x), else customer_first_reply (1.x).
 //   - rating customer: conversation_rating.contact (2.x), else .customer (1.x).
-//   - contacts (2.x, an object or a plain array), customers and user (1.x) have no column and are not
-//     decoded; neither are attachments, teammates, statistics other than the part count, and any field
-//     not listed here. Unknown fields are ignored so that API additions never break an export.
+//   - contacts: contacts (2.x: {"contacts":[...]} or a plain array) whenever sent, else 1.x customers
+//     followed by user when user's id is not among them (normally it is the first customer).
+//   - attachments: source.attachments (2.x) or conversation_message.attachments (1.x, name and url
+//     only), and each part's attachments.
+//   - 2.x only, NULL in 1.x rows: teammates ({"admins":[...]}; the spec's "teammates" key is read too),
+//     sla_applied, statistics, ai_agent_participated, ai_agent, parts' state and author.from_ai_agent /
+//     author.is_ai_answer.
+//   - Anything else (linked_objects, topics, ai_agent.content_sources, parts' event_details, ...) has no
+//     column; source_json keeps it. Unknown fields are ignored so that API additions never break an
+//     export.
 //
 // # Values
 //
@@ -40,6 +47,15 @@
 //     HTML included; message_type keeps 1.x's "conversation_message" where the API sends it.
 //   - custom_attributes is stored as compact JSON text of the object; absent or null is NULL, and any
 //     other JSON type is an error.
+//   - statistics durations (time_to_*, median_time_to_reply) are seconds sent like timestamps (fractions
+//     truncated, numeric strings, null) and kept as sent, zero included: no sentinel rule. Its *_at
+//     fields are timestamps under the sentinel rule; last_closed_by_id is an id.
+//   - Lists (contacts, teammate ids, attachments) are NULL when absent or null, empty when sent as [].
+//     Teammates without an id are dropped, since a list of ids has no room for them. attachment_count
+//     is the number of attachments, 0 when none were sent.
+//   - source_json is the input as received, with the whitespace between tokens removed and invalid
+//     UTF-8 replaced by U+FFFD, nothing else: numbers, escapes and key order are as sent. It is kept
+//     unless Options.OmitSourceJSON.
 //   - A value of the wrong JSON type anywhere in a decoded field is an error, for instance
 //     conversation_parts or conversation_rating not being an object.
 //

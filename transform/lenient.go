@@ -74,6 +74,30 @@ func (v *timestamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// duration is a number of seconds, sent like a timestamp (number, fraction truncated, numeric string,
+// null or ""), but kept as sent: no sentinel applies to a duration.
+type duration struct {
+	sec   int64
+	valid bool
+}
+
+func (v *duration) UnmarshalJSON(b []byte) error {
+	var t timestamp
+	if err := t.UnmarshalJSON(b); err != nil {
+		return typeError[duration](b)
+	}
+	v.sec, v.valid = t.sec, t.valid
+	return nil
+}
+
+func (v duration) ptr() *int64 {
+	if !v.valid {
+		return nil
+	}
+	n := v.sec
+	return &n
+}
+
 // integer is a count or a rating sent as a JSON integer, a numeric string, or null.
 type integer struct {
 	n     int64
@@ -99,6 +123,14 @@ func (v *integer) UnmarshalJSON(b []byte) error {
 	}
 	v.n, v.valid = n, true
 	return nil
+}
+
+func (v integer) ptr() *int64 {
+	if !v.valid {
+		return nil
+	}
+	n := v.n
+	return &n
 }
 
 // boolean is a JSON true, false or null. It exists only to name the offending value in errors
@@ -285,10 +317,16 @@ func want(t reflect.Type) string {
 		return "a Unix timestamp"
 	case reflect.TypeFor[integer]():
 		return "an integer"
+	case reflect.TypeFor[duration]():
+		return "a number of seconds"
 	case reflect.TypeFor[boolean]():
 		return "true, false or null"
 	case reflect.TypeFor[tagList]():
 		return "a tag list (object or array)"
+	case reflect.TypeFor[contactList]():
+		return "a contact list (object or array)"
+	case reflect.TypeFor[teammateList]():
+		return "a teammate list (object or array)"
 	case reflect.TypeFor[assignedTo]():
 		return "an object, an id or null"
 	}

@@ -42,6 +42,15 @@ type rawConversation struct {
 	FirstContactReply  *rawReply `json:"first_contact_reply"`  // 2.x
 	CustomerFirstReply *rawReply `json:"customer_first_reply"` // 1.x
 
+	Contacts  contactList  `json:"contacts"`  // 2.x
+	Customers []rawContact `json:"customers"` // 1.x
+	User      *rawContact  `json:"user"`      // 1.x
+	Teammates teammateList `json:"teammates"` // 2.x
+
+	SLAApplied          *rawSLA     `json:"sla_applied"`
+	AIAgentParticipated boolean     `json:"ai_agent_participated"`
+	AIAgent             *rawAIAgent `json:"ai_agent"`
+
 	Statistics         *rawStatistics  `json:"statistics"`
 	CustomAttributes   json.RawMessage `json:"custom_attributes"`
 	ConversationRating *rawRating      `json:"conversation_rating"`
@@ -58,6 +67,38 @@ type rawMessage struct {
 	URL         *string  `json:"url"`
 	Author      rawActor `json:"author"`
 	Redacted    boolean  `json:"redacted"`
+	// nil when absent or null, empty when sent as []: encoding/json keeps the two apart.
+	Attachments []rawAttachment `json:"attachments"`
+}
+
+type rawAttachment struct {
+	Type        *string `json:"type"`
+	Name        *string `json:"name"`
+	URL         *string `json:"url"`
+	ContentType *string `json:"content_type"`
+	Filesize    integer `json:"filesize"`
+	Width       integer `json:"width"`
+	Height      integer `json:"height"`
+}
+
+type rawContact struct {
+	Type       *string `json:"type"`
+	ID         id      `json:"id"`
+	ExternalID id      `json:"external_id"`
+}
+
+type rawSLA struct {
+	Name   *string `json:"sla_name"`
+	Status *string `json:"sla_status"`
+}
+
+type rawAIAgent struct {
+	SourceType      *string `json:"source_type"`
+	SourceTitle     *string `json:"source_title"`
+	LastAnswerType  *string `json:"last_answer_type"`
+	ResolutionState *string `json:"resolution_state"`
+	Rating          integer `json:"rating"`
+	RatingRemark    *string `json:"rating_remark"`
 }
 
 // rawActor is any {type, id, ...} reference: an author, assignee, rating customer or teammate.
@@ -75,7 +116,24 @@ type rawReply struct {
 }
 
 type rawStatistics struct {
-	CountConversationParts integer `json:"count_conversation_parts"`
+	TimeToAssignment           duration  `json:"time_to_assignment"`
+	TimeToAdminReply           duration  `json:"time_to_admin_reply"`
+	TimeToFirstClose           duration  `json:"time_to_first_close"`
+	TimeToLastClose            duration  `json:"time_to_last_close"`
+	MedianTimeToReply          duration  `json:"median_time_to_reply"`
+	FirstContactReplyAt        timestamp `json:"first_contact_reply_at"`
+	FirstAssignmentAt          timestamp `json:"first_assignment_at"`
+	FirstAdminReplyAt          timestamp `json:"first_admin_reply_at"`
+	FirstCloseAt               timestamp `json:"first_close_at"`
+	LastAssignmentAt           timestamp `json:"last_assignment_at"`
+	LastAssignmentAdminReplyAt timestamp `json:"last_assignment_admin_reply_at"`
+	LastContactReplyAt         timestamp `json:"last_contact_reply_at"`
+	LastAdminReplyAt           timestamp `json:"last_admin_reply_at"`
+	LastCloseAt                timestamp `json:"last_close_at"`
+	LastClosedByID             id        `json:"last_closed_by_id"`
+	CountReopens               integer   `json:"count_reopens"`
+	CountAssignments           integer   `json:"count_assignments"`
+	CountConversationParts     integer   `json:"count_conversation_parts"`
 }
 
 type rawRating struct {
@@ -93,16 +151,29 @@ type rawPartList struct {
 }
 
 type rawPart struct {
-	ID         id         `json:"id"`
-	PartType   *string    `json:"part_type"`
-	Body       *string    `json:"body"`
-	CreatedAt  timestamp  `json:"created_at"`
-	UpdatedAt  timestamp  `json:"updated_at"`
-	NotifiedAt timestamp  `json:"notified_at"`
-	AssignedTo assignedTo `json:"assigned_to"`
-	Author     rawActor   `json:"author"`
-	ExternalID id         `json:"external_id"`
-	Redacted   boolean    `json:"redacted"`
+	ID          id              `json:"id"`
+	PartType    *string         `json:"part_type"`
+	Body        *string         `json:"body"`
+	CreatedAt   timestamp       `json:"created_at"`
+	UpdatedAt   timestamp       `json:"updated_at"`
+	NotifiedAt  timestamp       `json:"notified_at"`
+	AssignedTo  assignedTo      `json:"assigned_to"`
+	Author      rawPartAuthor   `json:"author"`
+	ExternalID  id              `json:"external_id"`
+	Redacted    boolean         `json:"redacted"`
+	State       *string         `json:"state"`
+	Attachments []rawAttachment `json:"attachments"`
+}
+
+// rawPartAuthor is a part's author; only parts (2.14+) say whether the AI agent wrote them. It repeats
+// rawActor's fields rather than embedding it, which would put "rawActor" into decoding errors' paths.
+type rawPartAuthor struct {
+	Type        *string `json:"type"`
+	ID          id      `json:"id"`
+	Name        *string `json:"name"`
+	Email       *string `json:"email"`
+	FromAIAgent boolean `json:"from_ai_agent"`
+	IsAIAnswer  boolean `json:"is_ai_answer"`
 }
 
 type rawTag struct {
@@ -137,6 +208,61 @@ func (l *tagList) UnmarshalJSON(b []byte) error {
 	return typeError[tagList](b)
 }
 
+// contactList is `{"type":"contact.list","contacts":[...]}`, or the bare array older 2.x versions send.
+type contactList struct {
+	contacts []rawContact
+	sent     bool // an object or array came, even an empty one: the column is then [] rather than NULL
+}
+
+func (l *contactList) UnmarshalJSON(b []byte) error {
+	*l = contactList{}
+	switch b[0] {
+	case 'n':
+		return nil
+	case '[':
+		l.sent = true
+		return json.Unmarshal(b, &l.contacts)
+	case '{':
+		var obj struct {
+			Contacts []rawContact `json:"contacts"`
+		}
+		err := json.Unmarshal(b, &obj)
+		l.contacts, l.sent = obj.Contacts, true
+		return err
+	}
+	return typeError[contactList](b)
+}
+
+// teammateList is `{"type":"admin.list","admins":[...]}`. The spec names the inner list `teammates`
+// while real responses say `admins`, so both are read; a bare array is accepted like contacts.
+type teammateList struct {
+	admins []rawActor
+	sent   bool
+}
+
+func (l *teammateList) UnmarshalJSON(b []byte) error {
+	*l = teammateList{}
+	switch b[0] {
+	case 'n':
+		return nil
+	case '[':
+		l.sent = true
+		return json.Unmarshal(b, &l.admins)
+	case '{':
+		var obj struct {
+			Admins    []rawActor `json:"admins"`
+			Teammates []rawActor `json:"teammates"`
+		}
+		err := json.Unmarshal(b, &obj)
+		l.admins, l.sent = obj.Admins, true
+		if l.admins == nil {
+			l.admins = obj.Teammates
+		}
+		return err
+	}
+	return typeError[teammateList](b)
+}
+
 // assignedTo is a part's assignment target: `{type, id}` in 2.x, a plain id in 1.x, null when the
 // part changed no assignment.
 type assignedTo struct {
@@ -159,8 +285,21 @@ func (a *assignedTo) UnmarshalJSON(b []byte) error {
 	return a.ID.UnmarshalJSON(b)
 }
 
-// Conversation decodes one conversation (1.x or 2.x shape) and flattens it into rows.
+// Options tunes what ConversationWith keeps. The zero value keeps everything.
+type Options struct {
+	// OmitSourceJSON leaves source_json NULL, for exports where the modelled columns are enough and the
+	// JSON (often most of the conversations table's size) is not worth storing.
+	OmitSourceJSON bool
+}
+
+// Conversation decodes one conversation (1.x or 2.x shape) and flattens it into rows, keeping its
+// source JSON.
 func Conversation(raw []byte) (schemas.Record, error) {
+	return ConversationWith(raw, Options{})
+}
+
+// ConversationWith is Conversation with options.
+func ConversationWith(raw []byte, opts Options) (schemas.Record, error) {
 	var c rawConversation
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return schemas.Record{}, decodeError(raw, c.ID.s, err)
@@ -208,6 +347,7 @@ func Conversation(raw []byte) (schemas.Record, error) {
 		conv.MessageAuthorName = msg.Author.Name
 		conv.MessageAuthorEmail = msg.Author.Email
 		conv.MessageRedacted = msg.Redacted.b
+		conv.MessageAttachments = attachments(msg.Attachments)
 	}
 
 	// A 2.x key decides even when null; the 1.x assignee counts only when neither 2.x key was sent.
@@ -234,18 +374,77 @@ func Conversation(raw []byte) (schemas.Record, error) {
 		conv.FirstContactReplyURL = reply.URL
 	}
 
+	switch {
+	case c.Contacts.sent:
+		conv.Contacts = make([]schemas.Contact, len(c.Contacts.contacts))
+		for i, ct := range c.Contacts.contacts {
+			conv.Contacts[i] = schemas.Contact{Type: ct.Type, ID: ct.ID.s, ExternalID: ct.ExternalID.s}
+		}
+	case c.Customers != nil || c.User != nil:
+		conv.Contacts = contacts1(c.Customers, c.User)
+	}
+	if c.Teammates.sent {
+		conv.TeammateIDs = make([]string, 0, len(c.Teammates.admins))
+		for _, a := range c.Teammates.admins {
+			// A teammate without an id says nothing; VARCHAR[] elements stay non-null.
+			if a.ID.s != nil && *a.ID.s != "" {
+				conv.TeammateIDs = append(conv.TeammateIDs, *a.ID.s)
+			}
+		}
+	}
+
+	if sla := c.SLAApplied; sla != nil {
+		conv.SLAName, conv.SLAStatus = sla.Name, sla.Status
+	}
+
+	if st := c.Statistics; st != nil {
+		conv.TimeToAssignment = st.TimeToAssignment.ptr()
+		conv.TimeToAdminReply = st.TimeToAdminReply.ptr()
+		conv.TimeToFirstClose = st.TimeToFirstClose.ptr()
+		conv.TimeToLastClose = st.TimeToLastClose.ptr()
+		conv.MedianTimeToReply = st.MedianTimeToReply.ptr()
+		conv.StatisticsFirstContactReplyAt = st.FirstContactReplyAt.time()
+		conv.FirstAssignmentAt = st.FirstAssignmentAt.time()
+		conv.FirstAdminReplyAt = st.FirstAdminReplyAt.time()
+		conv.FirstCloseAt = st.FirstCloseAt.time()
+		conv.LastAssignmentAt = st.LastAssignmentAt.time()
+		conv.LastAssignmentAdminReplyAt = st.LastAssignmentAdminReplyAt.time()
+		conv.LastContactReplyAt = st.LastContactReplyAt.time()
+		conv.LastAdminReplyAt = st.LastAdminReplyAt.time()
+		conv.LastCloseAt = st.LastCloseAt.time()
+		conv.LastClosedByID = st.LastClosedByID.s
+		conv.CountReopens = st.CountReopens.ptr()
+		conv.CountAssignments = st.CountAssignments.ptr()
+		conv.CountConversationParts = st.CountConversationParts.ptr()
+	}
+
+	conv.AIAgentParticipated = c.AIAgentParticipated.b
+	if a := c.AIAgent; a != nil {
+		conv.AIAgentSourceType = a.SourceType
+		conv.AIAgentSourceTitle = a.SourceTitle
+		conv.AIAgentLastAnswerType = a.LastAnswerType
+		conv.AIAgentResolutionState = a.ResolutionState
+		conv.AIAgentRatingRemark = a.RatingRemark
+		if a.Rating.valid {
+			n := int32(a.Rating.n)
+			if int64(n) != a.Rating.n {
+				return fail("ai_agent.rating", "want a rating that fits 32 bits, got "+strconv.FormatInt(a.Rating.n, 10))
+			}
+			conv.AIAgentRating = &n
+		}
+	}
+
 	var parts []rawPart
 	if c.ConversationParts != nil {
 		parts = c.ConversationParts.Parts
 	}
 	conv.PartsExportedCount = int64(len(parts))
 	switch {
-	case c.Statistics != nil && c.Statistics.CountConversationParts.valid:
-		n := c.Statistics.CountConversationParts.n
+	case conv.CountConversationParts != nil:
+		n := *conv.CountConversationParts
 		conv.PartsTotalCount = &n
 	case c.ConversationParts != nil && c.ConversationParts.TotalCount.valid:
-		n := c.ConversationParts.TotalCount.n
-		conv.PartsTotalCount = &n
+		conv.PartsTotalCount = c.ConversationParts.TotalCount.ptr()
 	}
 	conv.PartsTruncated = conv.PartsTotalCount != nil && *conv.PartsTotalCount > conv.PartsExportedCount
 
@@ -265,6 +464,10 @@ func Conversation(raw []byte) (schemas.Record, error) {
 		}
 		conv.CustomAttributes = &s
 	}
+	if !opts.OmitSourceJSON {
+		s := compactJSON(raw)
+		conv.SourceJSON = &s
+	}
 
 	rec := schemas.Record{Date: schemas.DateOf(createdAt), Conversation: conv}
 
@@ -278,21 +481,26 @@ func Conversation(raw []byte) (schemas.Record, error) {
 			return fail(partPath+"["+strconv.Itoa(i)+"].id", bad)
 		}
 		rec.Parts[i] = schemas.ConversationPart{
-			ConversationID: convID,
-			PartID:         partID,
-			PartType:       p.PartType,
-			Body:           p.Body,
-			CreatedAt:      p.CreatedAt.time(),
-			UpdatedAt:      p.UpdatedAt.time(),
-			NotifiedAt:     p.NotifiedAt.time(),
-			AssignedToType: p.AssignedTo.Type,
-			AssignedToID:   p.AssignedTo.ID.s,
-			AuthorType:     p.Author.Type,
-			AuthorID:       p.Author.ID.s,
-			AuthorName:     p.Author.Name,
-			AuthorEmail:    p.Author.Email,
-			ExternalID:     p.ExternalID.s,
-			Redacted:       p.Redacted.b,
+			ConversationID:  convID,
+			PartID:          partID,
+			PartType:        p.PartType,
+			Body:            p.Body,
+			CreatedAt:       p.CreatedAt.time(),
+			UpdatedAt:       p.UpdatedAt.time(),
+			NotifiedAt:      p.NotifiedAt.time(),
+			AssignedToType:  p.AssignedTo.Type,
+			AssignedToID:    p.AssignedTo.ID.s,
+			AuthorType:      p.Author.Type,
+			AuthorID:        p.Author.ID.s,
+			AuthorName:      p.Author.Name,
+			AuthorEmail:     p.Author.Email,
+			AuthorFromAI:    p.Author.FromAIAgent.b,
+			AuthorAIAnswer:  p.Author.IsAIAnswer.b,
+			ExternalID:      p.ExternalID.s,
+			Redacted:        p.Redacted.b,
+			State:           p.State,
+			Attachments:     attachments(p.Attachments),
+			AttachmentCount: int64(len(p.Attachments)),
 		}
 	}
 
@@ -357,6 +565,98 @@ func (v timestamp) time() *time.Time {
 	t := time.Unix(v.sec, 0).UTC()
 	return &t
 }
+
+// contacts1 gathers 1.x's customers and user, the user being normally also the first customer: it is
+// added only when its id is not among them, so nothing is lost and nothing doubled.
+func contacts1(customers []rawContact, user *rawContact) []schemas.Contact {
+	out := make([]schemas.Contact, 0, len(customers)+1)
+	for _, ct := range customers {
+		out = append(out, schemas.Contact{Type: ct.Type, ID: ct.ID.s})
+	}
+	if user == nil || user.ID.s == nil {
+		return out
+	}
+	for _, ct := range out {
+		if ct.ID != nil && *ct.ID == *user.ID.s {
+			return out
+		}
+	}
+	return append(out, schemas.Contact{Type: user.Type, ID: user.ID.s})
+}
+
+// attachments keeps nil (not sent) apart from empty (sent as []), as the list columns do.
+func attachments(raw []rawAttachment) []schemas.Attachment {
+	if raw == nil {
+		return nil
+	}
+	out := make([]schemas.Attachment, len(raw))
+	for i := range raw {
+		a := &raw[i]
+		out[i] = schemas.Attachment{
+			Type: a.Type, Name: a.Name, URL: a.URL, ContentType: a.ContentType,
+			Filesize: a.Filesize.ptr(), Width: a.Width.ptr(), Height: a.Height.ptr(),
+		}
+	}
+	return out
+}
+
+// compactJSON returns raw without the whitespace between tokens, as valid UTF-8. raw has already been
+// validated by json.Unmarshal, so finding string boundaries is all compaction needs: strings are skipped
+// with bytes.IndexByte, which makes this many times faster than json.Compact (which validates again),
+// and an already-compact body (what the API sends) is a plain copy.
+func compactJSON(raw []byte) string {
+	var b strings.Builder
+	start := 0
+	for i := 0; i < len(raw); {
+		switch raw[i] {
+		case '"':
+			i = stringEnd(raw, i)
+		case ' ', '\t', '\n', '\r':
+			if b.Cap() == 0 {
+				b.Grow(len(raw))
+			}
+			b.Write(raw[start:i])
+			for i++; i < len(raw) && isSpace(raw[i]); i++ {
+			}
+			start = i
+		default:
+			i++
+		}
+	}
+	var s string
+	if b.Cap() == 0 {
+		s = string(raw)
+	} else {
+		b.Write(raw[start:])
+		s = b.String()
+	}
+	if !utf8.ValidString(s) {
+		// As encoding/json does to every string it decodes: invalid bytes become U+FFFD.
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+// stringEnd returns the index just past the JSON string that opens at raw[open]: its closing quote is
+// the first one not escaped by an odd run of backslashes.
+func stringEnd(raw []byte, open int) int {
+	for j := open + 1; ; j++ {
+		k := bytes.IndexByte(raw[j:], '"')
+		if k < 0 {
+			return len(raw) // unreachable for valid JSON
+		}
+		j += k
+		backslashes := 0
+		for p := j - 1; p > open && raw[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return j + 1
+		}
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // requiredTime is time for created_at, which decides the partition and so must not be NULL.
 func requiredTime(v timestamp) (time.Time, string) {

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/intercom-export/intercom-export/extract/intercomtest"
 	"github.com/intercom-export/intercom-export/schemas"
 	"github.com/intercom-export/intercom-export/transform"
 )
@@ -20,6 +22,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden outputs in testdata/transform")
 
 const goldenDir = "../testdata/transform"
+
+// sourceJSONPlaceholder stands in the goldens for source_json, which TestGolden compares with the input.
+var sourceJSONPlaceholder = "(the input, compacted)"
 
 // goldenInputs lists the input files, without the golden outputs that share the directory.
 func goldenInputs(tb testing.TB) []string {
@@ -52,6 +57,15 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// source_json would repeat the input in every golden; it is checked against it instead.
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, raw); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Conversation.SourceJSON == nil || *rec.Conversation.SourceJSON != compact.String() {
+				t.Errorf("SourceJSON is not the compacted input: %s", show(rec.Conversation.SourceJSON))
+			}
+			rec.Conversation.SourceJSON = &sourceJSONPlaceholder
 			// HTML stays unescaped so the goldens read like the inputs.
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
@@ -127,6 +141,59 @@ func TestRules(t *testing.T) {
 		check(t, "rating", rec.Rating.Rating, ptr(int32(5)))
 		check(t, "rating contact", rec.Rating.CustomerID, ptr("65f000000000000000000001"))
 		check(t, "tag ids", []string{rec.Tags[0].TagID, rec.Tags[1].TagID}, []string{"81", "82"})
+		check(t, "MessageAttachments", c.MessageAttachments, []schemas.Attachment{{Type: ptr("upload"), Name: ptr("screenshot.png"),
+			URL: ptr("https://downloads.intercomcdn.com/i/o/1/screenshot.png"), ContentType: ptr("image/png"),
+			Filesize: ptr(int64(12345)), Width: ptr(int64(640)), Height: ptr(int64(480))}})
+		check(t, "Contacts", c.Contacts, []schemas.Contact{{Type: ptr("contact"), ID: ptr("65f000000000000000000001"), ExternalID: ptr("u-1")}})
+		check(t, "TeammateIDs", c.TeammateIDs, []string{"4471"})
+		check(t, "sla_applied null", []*string{c.SLAName, c.SLAStatus}, []*string{nil, nil})
+		check(t, "zero duration is kept", c.TimeToAssignment, ptr(int64(0)))
+		check(t, "null duration", c.TimeToFirstClose, (*int64)(nil))
+		check(t, "absent duration", c.TimeToLastClose, (*int64)(nil))
+		check(t, "LastClosedByID from a number", c.LastClosedByID, ptr("4471"))
+		check(t, "CountReopens", c.CountReopens, ptr(int64(0)))
+		check(t, "AIAgentParticipated", c.AIAgentParticipated, ptr(false))
+		check(t, "no ai_agent", c.AIAgentSourceType, (*string)(nil))
+		check(t, "part attachment without width", rec.Parts[3].Attachments, []schemas.Attachment{{Type: ptr("upload"), Name: ptr("plan.pdf"),
+			URL: ptr("https://downloads.intercomcdn.com/plan.pdf"), ContentType: ptr("application/pdf"), Filesize: ptr(int64(999))}})
+		check(t, "attachment counts", []int64{rec.Parts[0].AttachmentCount, rec.Parts[3].AttachmentCount}, []int64{0, 1})
+		check(t, "empty attachments", rec.Parts[0].Attachments, []schemas.Attachment{})
+		check(t, "part state", []*string{rec.Parts[4].State, rec.Parts[3].State}, []*string{ptr("open"), nil})
+		check(t, "from_ai_agent false", []*bool{rec.Parts[0].AuthorFromAI, rec.Parts[0].AuthorAIAnswer}, []*bool{ptr(false), ptr(false)})
+		check(t, "from_ai_agent absent", []*bool{rec.Parts[1].AuthorFromAI, rec.Parts[1].AuthorAIAnswer}, []*bool{nil, nil})
+	})
+	t.Run("v2 ai agent and sla", func(t *testing.T) {
+		rec := load(t, "v2_ai_agent_sla.json")
+		c := rec.Conversation
+		check(t, "sla", []*string{c.SLAName, c.SLAStatus}, []*string{ptr("VIP: reply in 1h"), ptr("missed")})
+		check(t, "durations", []*int64{c.TimeToAssignment, c.TimeToAdminReply, c.TimeToFirstClose, c.TimeToLastClose, c.MedianTimeToReply},
+			[]*int64{ptr(int64(300)), ptr(int64(900)), ptr(int64(3600)), ptr(int64(7200)), ptr(int64(450))})
+		check(t, "statistics times", []*time.Time{c.StatisticsFirstContactReplyAt, c.FirstAssignmentAt, c.FirstAdminReplyAt, c.FirstCloseAt,
+			c.LastAssignmentAt, c.LastAssignmentAdminReplyAt, c.LastContactReplyAt, c.LastAdminReplyAt, c.LastCloseAt},
+			[]*time.Time{unix(1740000060), unix(1740000300), unix(1740000900), unix(1740003600),
+				unix(1740000300), unix(1740000900), unix(1740006000), unix(1740006500), unix(1740007200)})
+		check(t, "LastClosedByID", c.LastClosedByID, ptr("4471"))
+		check(t, "counts", []*int64{c.CountReopens, c.CountAssignments, c.CountConversationParts, c.PartsTotalCount},
+			[]*int64{ptr(int64(1)), ptr(int64(2)), ptr(int64(6)), ptr(int64(6))})
+		check(t, "AIAgentParticipated", c.AIAgentParticipated, ptr(true))
+		check(t, "ai_agent", []*string{c.AIAgentSourceType, c.AIAgentSourceTitle, c.AIAgentLastAnswerType, c.AIAgentResolutionState, c.AIAgentRatingRemark},
+			[]*string{ptr("workflow"), ptr("Fin over chat – “billing” ✨"), ptr("ai_answer"), ptr("routed_to_team"), ptr("Didn't <b>help</b>")})
+		check(t, "AIAgentRating", c.AIAgentRating, ptr(int32(2)))
+		check(t, "teammates under the spec's key, null id dropped", c.TeammateIDs, []string{"4471", "4472"})
+		check(t, "contacts", c.Contacts, []schemas.Contact{
+			{Type: ptr("contact"), ID: ptr("65f000000000000000000101"), ExternalID: ptr("cust_77")},
+			{Type: ptr("contact"), ID: ptr("65f000000000000000000102")}})
+		check(t, "empty message attachments", c.MessageAttachments, []schemas.Attachment{})
+		check(t, "AI answer", []*bool{rec.Parts[0].AuthorFromAI, rec.Parts[0].AuthorAIAnswer}, []*bool{ptr(true), ptr(true)})
+		check(t, "AI handover", []*bool{rec.Parts[2].AuthorFromAI, rec.Parts[2].AuthorAIAnswer}, []*bool{ptr(true), ptr(false)})
+		check(t, "states", []*string{rec.Parts[0].State, rec.Parts[3].State, rec.Parts[4].State}, []*string{ptr("open"), ptr("closed"), nil})
+		check(t, "two attachments", rec.Parts[1].Attachments, []schemas.Attachment{
+			{Type: ptr("upload"), Name: ptr("bug.png"), URL: ptr("https://downloads.intercomcdn.com/i/o/9/bug.png"), ContentType: ptr("image/png"),
+				Filesize: ptr(int64(20480)), Width: ptr(int64(1280)), Height: ptr(int64(720))},
+			{Type: ptr("upload"), Name: ptr("log.txt"), URL: ptr("https://downloads.intercomcdn.com/i/o/9/log.txt"), ContentType: ptr("text/plain"),
+				Filesize: ptr(int64(512))}})
+		check(t, "AttachmentCount", rec.Parts[1].AttachmentCount, int64(2))
+		check(t, "null and absent attachments", []any{rec.Parts[4].Attachments, rec.Parts[5].Attachments}, []any{[]schemas.Attachment(nil), []schemas.Attachment(nil)})
 	})
 	t.Run("v2 snoozed", func(t *testing.T) {
 		rec := load(t, "v2_contacts_array_snoozed.json")
@@ -192,6 +259,27 @@ func TestRules(t *testing.T) {
 		check(t, "assignees", []*string{c.AdminAssigneeID, c.TeamAssigneeID}, []*string{nil, nil})
 		check(t, "Read", c.Read, (*bool)(nil))
 		check(t, "all-null rating", rec.Rating, (*schemas.ConversationRating)(nil))
+	})
+	t.Run("v1 attachments and customers", func(t *testing.T) {
+		rec := load(t, "v1_attachments_customers.json")
+		c := rec.Conversation
+		check(t, "MessageAttachments", c.MessageAttachments, []schemas.Attachment{
+			{Name: ptr("invoice №7.pdf"), URL: ptr("https://downloads.intercomcdn.com/i/o/1/invoice.pdf")},
+			{Name: ptr("photo.jpg"), URL: ptr("https://downloads.intercomcdn.com/i/o/1/photo.jpg")}})
+		check(t, "customers, user not repeated", c.Contacts, []schemas.Contact{
+			{Type: ptr("user"), ID: ptr("5680000000000000000000a1")}, {Type: ptr("lead"), ID: ptr("5680000000000000000000b2")}})
+		check(t, "part attachment", rec.Parts[0].Attachments, []schemas.Attachment{
+			{Name: ptr("invoice №7 (fixed).pdf"), URL: ptr("https://downloads.intercomcdn.com/i/o/2/invoice-fixed.pdf")}})
+		check(t, "AttachmentCount", []int64{rec.Parts[0].AttachmentCount, rec.Parts[1].AttachmentCount}, []int64{1, 0})
+		check(t, "2.x-only lists are NULL", []any{c.TeammateIDs}, []any{[]string(nil)})
+		check(t, "2.x-only scalars are NULL", []any{c.SLAName, c.TimeToAssignment, c.CountConversationParts, c.AIAgentParticipated, rec.Parts[0].State, rec.Parts[0].AuthorFromAI},
+			[]any{(*string)(nil), (*int64)(nil), (*int64)(nil), (*bool)(nil), (*string)(nil), (*bool)(nil)})
+	})
+	t.Run("v1 user apart from customers", func(t *testing.T) {
+		c := load(t, "v1_seed000_003.json").Conversation
+		check(t, "Contacts", c.Contacts, []schemas.Contact{
+			{Type: ptr("user"), ID: ptr("58ff3f670f14ab4f1aa83750")}, {Type: ptr("user"), ID: ptr("536e564f316c83104c000020")}})
+		check(t, "MessageAttachments", c.MessageAttachments, []schemas.Attachment{{Name: ptr("signature"), URL: ptr("")}})
 	})
 	t.Run("v1 seed", func(t *testing.T) {
 		rec := load(t, "v1_seed001a.json")
@@ -299,6 +387,25 @@ func TestErrors(t *testing.T) {
 		{name: "custom_attributes array", in: `{` + ok + `,"custom_attributes":[]}`, field: `custom_attributes: want an object, got an array`},
 		{name: "assignee id", in: `{` + ok + `,"admin_assignee_id":false}`, field: `admin_assignee_id: want an id (string or integer), got false`},
 		{name: "source author", in: `{` + ok + `,"source":{"author":"me"}}`, field: `source.author: want an object, got string`},
+		{name: "duration word", in: `{` + ok + `,"statistics":{"time_to_assignment":"soon"}}`, exact: `conversation "123": statistics.time_to_assignment: want a number of seconds, got "soon"`},
+		{name: "statistics time", in: `{` + ok + `,"statistics":{"last_close_at":true}}`, field: `statistics.last_close_at: want a Unix timestamp, got true`},
+		{name: "last_closed_by_id float", in: `{` + ok + `,"statistics":{"last_closed_by_id":1.5}}`, field: `statistics.last_closed_by_id: want an id (string or integer), got 1.5`},
+		{name: "count_reopens word", in: `{` + ok + `,"statistics":{"count_reopens":"x"}}`, field: `statistics.count_reopens: want an integer, got "x"`},
+		{name: "sla_applied string", in: `{` + ok + `,"sla_applied":"VIP"}`, field: `sla_applied: want an object, got string`},
+		{name: "sla_status number", in: `{` + ok + `,"sla_applied":{"sla_status":1}}`, field: `sla_applied.sla_status: want a string, got number`},
+		{name: "ai_agent_participated", in: `{` + ok + `,"ai_agent_participated":"yes"}`, field: `ai_agent_participated: want true, false or null, got "yes"`},
+		{name: "ai_agent rating huge", in: `{` + ok + `,"ai_agent":{"rating":99999999999}}`, exact: `conversation "123": ai_agent.rating: want a rating that fits 32 bits, got 99999999999`},
+		{name: "ai_agent array", in: `{` + ok + `,"ai_agent":[]}`, field: `ai_agent: want an object, got array`},
+		{name: "contacts string", in: `{` + ok + `,"contacts":"u1"}`, exact: `conversation "123": contacts: want a contact list (object or array), got "u1"`},
+		{name: "contact id", in: `{` + ok + `,"contacts":{"contacts":[{"id":true}]}}`, field: `contacts.contacts.id: want an id (string or integer), got true`},
+		{name: "customers object", in: `{` + ok + `,"customers":{}}`, field: `customers: want an array, got object`},
+		{name: "teammates number", in: `{` + ok + `,"teammates":5}`, field: `teammates: want a teammate list (object or array), got 5`},
+		{name: "teammate id", in: `{` + ok + `,"teammates":{"admins":[{"id":{}}]}}`, field: `teammates.admins.id: want an id (string or integer), got an object`},
+		{name: "attachments object", in: `{` + ok + `,"source":{"attachments":{}}}`, field: `source.attachments: want an array, got object`},
+		{name: "attachment filesize", in: `{` + ok + `,"source":{"attachments":[{"filesize":"big"}]}}`, field: `source.attachments.filesize: want an integer, got "big"`},
+		{name: "part attachment width", in: `{` + ok + `,"conversation_parts":{"conversation_parts":[{"id":"1"},{"id":"2","attachments":[{"width":1.5}]}]}}`, field: `conversation_parts.conversation_parts[1].attachments.width: want an integer, got 1.5`},
+		{name: "part state", in: `{` + ok + `,"conversation_parts":{"conversation_parts":[{"id":"1","state":1}]}}`, field: `conversation_parts.conversation_parts[0].state: want a string, got number`},
+		{name: "part from_ai_agent", in: `{` + ok + `,"conversation_parts":{"conversation_parts":[{"id":"1","author":{"from_ai_agent":"yes"}}]}}`, exact: `conversation "123": conversation_parts.conversation_parts[0].author.from_ai_agent: want true, false or null, got "yes"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, err := transform.Conversation([]byte(tc.in))
@@ -348,7 +455,7 @@ func TestShapesAgree(t *testing.T) {
 	     "author": {"type": "bot", "id": "b1"}, "attachments": [], "external_id": null},
 	    {"type": "conversation_part", "id": "p2", "part_type": "close", "body": "<p>Done</p>", "created_at": 1710003600,
 	     "updated_at": 1710003600, "notified_at": 1710003601, "assigned_to": null,
-	     "author": {"type": "admin", "id": "25"}, "attachments": [], "external_id": "e2"}]}
+	     "author": {"type": "admin", "id": "25"}, "attachments": [{"name": "r.txt", "url": "y"}], "external_id": "e2"}]}
 	}`
 	const v2 = `{
 	  "type": "conversation", "id": 4242, "created_at": 1710000000, "updated_at": 1710003600,
@@ -363,15 +470,20 @@ func TestShapesAgree(t *testing.T) {
 	  "conversation_rating": {"rating": 2, "remark": "slow", "created_at": 1710003000,
 	    "contact": {"type": "user", "id": "u1"}, "teammate": {"type": "admin", "id": 25}},
 	  "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": 5, "name": "bug", "applied_at": 1710000100, "applied_by": {"type": "admin", "id": 25}}]},
-	  "statistics": {"count_conversation_parts": 2},
+	  "statistics": {"count_conversation_parts": 2, "time_to_first_close": 3600, "last_close_at": 1710003600},
 	  "custom_attributes": {"k": "v"},
+	  "teammates": {"type": "admin.list", "admins": [{"type": "admin", "id": 25}]},
+	  "sla_applied": {"type": "conversation_sla_summary", "sla_name": "1h", "sla_status": "hit"},
+	  "ai_agent_participated": true, "ai_agent": {"source_type": "workflow", "rating": 5},
 	  "conversation_parts": {"type": "conversation_part.list", "total_count": 2, "conversation_parts": [
 	    {"type": "conversation_part", "id": "p1", "part_type": "assignment", "body": null, "created_at": 1710000050,
 	     "updated_at": 1710000050, "notified_at": 1710000050, "assigned_to": {"type": "admin", "id": 25},
 	     "author": {"type": "bot", "id": "b1", "name": "Fin", "email": ""}, "attachments": [], "external_id": null, "redacted": false},
 	    {"type": "conversation_part", "id": "p2", "part_type": "close", "body": "<p>Done</p>", "created_at": 1710003600,
 	     "updated_at": 1710003600, "notified_at": 1710003601, "assigned_to": null,
-	     "author": {"type": "admin", "id": "25", "name": "A", "email": "a@x"}, "attachments": [], "external_id": "e2", "redacted": false}]}
+	     "author": {"type": "admin", "id": "25", "name": "A", "email": "a@x", "from_ai_agent": false, "is_ai_answer": false},
+	     "attachments": [{"type": "upload", "name": "r.txt", "url": "y", "content_type": "text/plain", "filesize": 3}],
+	     "external_id": "e2", "redacted": false, "state": "closed"}]}
 	}`
 	r1, err := transform.Conversation([]byte(v1))
 	if err != nil {
@@ -381,20 +493,186 @@ func TestShapesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Blank what only 2.x carries, then the two records must be identical.
+	// Blank what only 2.x carries and where the generations spell values differently (attachment and
+	// contact types), then the two records must be identical.
 	c := &r2.Conversation
 	c.Title, c.Priority, c.MessageRedacted, c.CustomAttributes = nil, nil, nil, nil
 	c.MessageAuthorName, c.MessageAuthorEmail = nil, nil
+	c.TeammateIDs, c.SLAName, c.SLAStatus, c.CountConversationParts, c.AIAgentParticipated = nil, nil, nil, nil, nil
+	c.TimeToFirstClose, c.LastCloseAt, c.AIAgentSourceType, c.AIAgentRating = nil, nil, nil, nil
+	c.MessageAttachments[0].Type = nil
+	for i := range c.Contacts {
+		c.Contacts[i].Type, r1.Conversation.Contacts[i].Type = nil, nil
+	}
+	r1.Conversation.SourceJSON, c.SourceJSON = nil, nil
 	for i := range r2.Parts {
 		p := &r2.Parts[i]
-		p.Redacted, p.AuthorName, p.AuthorEmail = nil, nil, nil
+		p.Redacted, p.AuthorName, p.AuthorEmail, p.AuthorFromAI, p.AuthorAIAnswer, p.State = nil, nil, nil, nil, nil, nil
+		for k := range p.Attachments {
+			a := &p.Attachments[k]
+			a.Type, a.ContentType, a.Filesize = nil, nil, nil
+		}
 	}
 	if !reflect.DeepEqual(r1, r2) {
 		t.Errorf("shapes disagree:\n1.x %s\n2.x %s", show(r1), show(r2))
 	}
-	if r1.Conversation.AdminAssigneeID == nil || r1.Rating == nil || len(r1.Parts) != 2 || len(r1.Tags) != 1 {
+	if r1.Conversation.AdminAssigneeID == nil || r1.Rating == nil || len(r1.Parts) != 2 || len(r1.Tags) != 1 ||
+		len(r1.Conversation.MessageAttachments) != 1 || len(r1.Conversation.Contacts) != 1 || r1.Parts[1].Attachments == nil {
 		t.Errorf("comparison is vacuous: %s", show(r1))
 	}
+}
+
+func TestSourceJSON(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"already compact", `{"id":"1","created_at":1700000000}`, `{"id":"1","created_at":1700000000}`},
+		{"whitespace between tokens", " {\r\n\t\"id\" : \"1\" ,\n \"created_at\": 1700000000, \"x\": [ 1 , { } ] }\n",
+			`{"id":"1","created_at":1700000000,"x":[1,{}]}`},
+		{"whitespace inside strings", `{"id": "1", "created_at": 1700000000, "title": " a  b\t\" c \\", "k": "\\"}`,
+			`{"id":"1","created_at":1700000000,"title":" a  b\t\" c \\","k":"\\"}`},
+		{"html and unicode as sent", `{"id": "1", "created_at": 1700000000, "title": "<b>&</b> ü \u00fc"}`,
+			`{"id":"1","created_at":1700000000,"title":"<b>&</b> ü \u00fc"}`},
+		{"invalid UTF-8", "{\"id\": \"1\", \"created_at\": 1700000000, \"title\": \"a\xffb\"}", "{\"id\":\"1\",\"created_at\":1700000000,\"title\":\"a\uFFFDb\"}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := transform.Conversation([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Conversation.SourceJSON; got == nil || *got != tc.want {
+				t.Errorf("SourceJSON = %s, want %q", show(got), tc.want)
+			}
+		})
+	}
+
+	raw, err := os.ReadFile(filepath.Join(goldenDir, "v2_full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, err := transform.ConversationWith(raw, transform.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := transform.ConversationWith(raw, transform.Options{OmitSourceJSON: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if without.Conversation.SourceJSON != nil {
+		t.Errorf("OmitSourceJSON kept %d bytes of JSON", len(*without.Conversation.SourceJSON))
+	}
+	with.Conversation.SourceJSON = nil
+	if !reflect.DeepEqual(with, without) {
+		t.Error("OmitSourceJSON changed more than source_json")
+	}
+}
+
+// TestFakeWorkspace transforms the fake server's workspace as each API generation renders it, and checks
+// the newer columns against the model they were rendered from.
+func TestFakeWorkspace(t *testing.T) {
+	ws := intercomtest.NewWorkspace(21, 120)
+	for _, version := range []string{"1.4", "2.11", "2.16"} {
+		t.Run(version, func(t *testing.T) {
+			v2 := version != "1.4"
+			var dump bytes.Buffer
+			if err := ws.Dump(&dump, version); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for line := range bytes.Lines(dump.Bytes()) {
+				rec, err := transform.Conversation(line)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := rec.Conversation
+				m, ok := ws.Conversation(c.ConversationID)
+				if !ok {
+					t.Fatalf("unknown conversation %s", c.ConversationID)
+				}
+				var contactIDs []string
+				for _, ct := range c.Contacts {
+					contactIDs = append(contactIDs, *ct.ID)
+				}
+				var wantContacts []string
+				for _, ct := range m.Contacts {
+					wantContacts = append(wantContacts, ct.ID)
+				}
+				if !reflect.DeepEqual(contactIDs, wantContacts) {
+					t.Fatalf("%s: contacts %v, want %v", m.ID, contactIDs, wantContacts)
+				}
+				if len(c.MessageAttachments) != len(m.Message.Attachments) || c.MessageAttachments == nil {
+					t.Fatalf("%s: %d message attachments, want %d", m.ID, len(c.MessageAttachments), len(m.Message.Attachments))
+				}
+				for i, a := range m.Message.Attachments {
+					got := c.MessageAttachments[i]
+					if *got.Name != a.Name || *got.URL != a.URL || v2 && (*got.ContentType != a.ContentType || *got.Filesize != a.Filesize) {
+						t.Fatalf("%s: message attachment %s, want %+v", m.ID, show(got), a)
+					}
+				}
+				shown := m.Parts[max(0, len(m.Parts)-500):]
+				for i, p := range rec.Parts {
+					mp := shown[i]
+					if p.AttachmentCount != int64(len(mp.Attachments)) {
+						t.Fatalf("%s/%s: %d attachments, want %d", m.ID, p.PartID, p.AttachmentCount, len(mp.Attachments))
+					}
+					wantState, wantAI := (*string)(nil), []*bool{nil, nil}
+					if version == "2.16" {
+						wantState, wantAI = &mp.State, []*bool{&mp.FromAIAgent, &mp.IsAIAnswer}
+					}
+					if !reflect.DeepEqual(p.State, wantState) || !reflect.DeepEqual([]*bool{p.AuthorFromAI, p.AuthorAIAnswer}, wantAI) {
+						t.Fatalf("%s/%s: state %s, AI %s", m.ID, p.PartID, show(p.State), show([]*bool{p.AuthorFromAI, p.AuthorAIAnswer}))
+					}
+					seen["part attachment"] = seen["part attachment"] || p.AttachmentCount > 0
+					seen["ai answer"] = seen["ai answer"] || p.AuthorAIAnswer != nil && *p.AuthorAIAnswer
+				}
+				if !v2 {
+					if c.TeammateIDs != nil || c.SLAName != nil || c.AIAgentParticipated != nil || c.CountConversationParts != nil {
+						t.Fatalf("%s: 2.x-only columns filled from 1.x", m.ID)
+					}
+					continue
+				}
+				if !reflect.DeepEqual(c.TeammateIDs, append([]string{}, m.Teammates...)) {
+					t.Fatalf("%s: teammates %v, want %v", m.ID, c.TeammateIDs, m.Teammates)
+				}
+				if s := m.SLA; s == nil && c.SLAName != nil || s != nil && (*c.SLAName != s.Name || *c.SLAStatus != s.Status) {
+					t.Fatalf("%s: sla %s %s, want %+v", m.ID, show(c.SLAName), show(c.SLAStatus), s)
+				}
+				if *c.AIAgentParticipated != m.AIAgentParticipated || (m.AIAgent != nil) != (c.AIAgentSourceType != nil) {
+					t.Fatalf("%s: ai agent %v %s, want %v %+v", m.ID, *c.AIAgentParticipated, show(c.AIAgentSourceType), m.AIAgentParticipated, m.AIAgent)
+				}
+				if a := m.AIAgent; a != nil {
+					var rating *int32
+					if a.Rating != nil {
+						rating = ptr(int32(*a.Rating))
+					}
+					if *c.AIAgentSourceType != a.SourceType || deref(c.AIAgentSourceTitle) != a.SourceTitle || deref(c.AIAgentLastAnswerType) != a.LastAnswerType ||
+						deref(c.AIAgentResolutionState) != a.ResolutionState || !reflect.DeepEqual(c.AIAgentRating, rating) || deref(c.AIAgentRatingRemark) != a.RatingRemark {
+						t.Fatalf("%s: ai agent columns %s, want %+v", m.ID, show(c), a)
+					}
+					seen["ai agent"] = true
+				}
+				seen["sla"] = seen["sla"] || c.SLAName != nil
+				seen["statistics"] = seen["statistics"] || c.FirstAdminReplyAt != nil && c.TimeToAdminReply != nil && c.CountAssignments != nil
+			}
+			want := []string{"part attachment"}
+			if v2 {
+				want = append(want, "sla", "ai agent", "statistics")
+			}
+			if version == "2.16" {
+				want = append(want, "ai answer")
+			}
+			for _, f := range want {
+				if !seen[f] {
+					t.Errorf("no conversation shows %s", f)
+				}
+			}
+		})
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func FuzzConversation(f *testing.F) {
@@ -443,6 +721,19 @@ func FuzzConversation(f *testing.F) {
 		if ca := c.CustomAttributes; ca != nil && !json.Valid([]byte(*ca)) {
 			t.Fatalf("custom_attributes %q is not JSON", *ca)
 		}
+		src := c.SourceJSON
+		if src == nil || !json.Valid([]byte(*src)) || !utf8.ValidString(*src) {
+			t.Fatalf("source_json %s is not valid JSON in UTF-8", show(src))
+		}
+		var compact bytes.Buffer
+		if utf8.Valid(raw) && (json.Compact(&compact, raw) != nil || compact.String() != *src) {
+			t.Fatalf("source_json %q differs from json.Compact's %q", *src, compact.String())
+		}
+		for _, p := range rec.Parts {
+			if p.AttachmentCount != int64(len(p.Attachments)) {
+				t.Fatalf("part %s: AttachmentCount %d for %d attachments", p.PartID, p.AttachmentCount, len(p.Attachments))
+			}
+		}
 	})
 }
 
@@ -455,6 +746,41 @@ func BenchmarkConversation(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := transform.Conversation(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConversationOmitSourceJSON shows what keeping the source JSON costs, by difference.
+func BenchmarkConversationOmitSourceJSON(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join(goldenDir, "v2_full.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := transform.ConversationWith(raw, transform.Options{OmitSourceJSON: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkConversationCompactInput decodes v2_full as the API sends it, without indentation, which is
+// the usual case for source_json: a copy rather than a compaction.
+func BenchmarkConversationCompactInput(b *testing.B) {
+	pretty, err := os.ReadFile(filepath.Join(goldenDir, "v2_full.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw bytes.Buffer
+	if err := json.Compact(&raw, pretty); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(raw.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := transform.Conversation(raw.Bytes()); err != nil {
 			b.Fatal(err)
 		}
 	}

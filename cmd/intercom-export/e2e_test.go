@@ -13,6 +13,7 @@ import (
 	"time"
 
 	_ "github.com/marcboeker/go-duckdb"
+	"github.com/rs/zerolog"
 
 	"github.com/intercom-export/intercom-export/extract/intercomtest"
 )
@@ -291,3 +292,5 @@ func TestExportAPIVersion1MatchesVersion2(t *testing.T) {
 		}
 	}
 }
+
+func noLog() zerolog.Logger { return zerolog.Nop() }

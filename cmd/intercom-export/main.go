@@ -15,6 +15,9 @@ import (
 	"syscall"
 )
 
+// version is set at build time with -ldflags "-X main.version=..."; it goes into every file's created_by.
+var version = "dev"
+
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -27,6 +30,8 @@ const usage = `intercom-export exports Intercom conversations into date-partitio
 Usage:
   intercom-export export --out DIR [flags]   export the workspace of INTERCOM_ACCESS_TOKEN
   intercom-export demo [--out DIR]           the same pipeline against an embedded fake workspace
+  intercom-export verify DIR                 read every file back with Arrow and check it
+  intercom-export schema [--format F]        table definitions: markdown, duckdb, bigquery, snowflake, athena
 
 Run "intercom-export COMMAND -h" for a command's flags.
 `
@@ -61,6 +66,10 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		err = runExport(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "verify":
+		err = runVerify(ctx, args[1:], getenv, stdout, stderr)
+	case "schema":
+		err = runSchema(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

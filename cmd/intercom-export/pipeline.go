@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,32 +21,104 @@ import (
 	"github.com/intercom-export/intercom-export/transform"
 )
 
-// source produces conversations as the API returns them (an extractor, or a file of saved answers).
+// source produces conversations as the API returns them (an extractor, or files of saved answers).
 type source func(ctx context.Context, out chan<- extract.Conversation) error
 
 // summary is what a run did, printed at its end.
 type summary struct {
+	Listed, Skipped, Retrieved          int64
 	Conversations, Parts, Tags, Ratings int64
 	Files                               int
-	Truncated, Rejected, NotFound       int64
+	Deleted                             int
+	Truncated, Rejected, Failed         int64
+	NotFound                            int64
 	Calls, Retries, RateLimited         int64
 	Elapsed                             time.Duration
 }
 
 func (s summary) print(w io.Writer) {
-	fmt.Fprintf(w, "conversations %d, parts %d, tags %d, ratings %d, files %d\n", s.Conversations, s.Parts, s.Tags, s.Ratings, s.Files)
-	fmt.Fprintf(w, "truncated %d, rejected %d, deleted while running %d\n", s.Truncated, s.Rejected, s.NotFound)
+	fmt.Fprintf(w, "conversations %d, parts %d, tags %d, ratings %d, files %d, deleted %d\n", s.Conversations, s.Parts, s.Tags, s.Ratings, s.Files, s.Deleted)
+	fmt.Fprintf(w, "listed %d, skipped unchanged %d, retrieved %d, truncated %d, rejected %d, failed %d, deleted while running %d\n",
+		s.Listed, s.Skipped, s.Retrieved, s.Truncated, s.Rejected, s.Failed, s.NotFound)
 	fmt.Fprintf(w, "API calls %d, retries %d, rate limited %d, elapsed %s\n", s.Calls, s.Retries, s.RateLimited, s.Elapsed.Round(time.Millisecond))
 }
 
 // stageBuffer is small: it only smooths bursts between stages; back-pressure does the rest.
 const stageBuffer = 64
 
-// runPipeline wires source → transform (one worker per core) → load, and commits the loader's files
-// only when every stage finished cleanly. On error nothing new is published.
-func runPipeline(ctx context.Context, log zerolog.Logger, src source, w *load.Writer) (summary, error) {
-	var sum summary
-	var rejected, truncated atomic.Int64
+// rejection is a conversation that could not be turned into rows.
+type rejection struct {
+	ConversationID string          `json:"conversation_id,omitempty"`
+	UpdatedAt      int64           `json:"-"`
+	Source         string          `json:"source,omitempty"` // file:line, for convert
+	Reason         string          `json:"reason"`
+	JSON           json.RawMessage `json:"json,omitempty"`
+}
+
+// rejects collects rejections into `_intercom_export/rejects/<run-id>.ndjson`, written under a hidden
+// name and renamed when the run ends, so a reader never sees half of it.
+type rejects struct {
+	mu    sync.Mutex
+	path  string
+	file  *os.File
+	err   error
+	items []rejection // without their JSON, for the manifest and the bookmark
+}
+
+func newRejects(dir, runID string) *rejects {
+	return &rejects{path: filepath.Join(dir, load.StateDir, "rejects", runID+".ndjson")}
+}
+
+func (r *rejects) add(rej rejection) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.file == nil && r.err == nil {
+		if r.err = os.MkdirAll(filepath.Dir(r.path), 0o755); r.err == nil {
+			r.file, r.err = os.Create(r.tempPath())
+		}
+	}
+	if r.file != nil {
+		line, _ := json.Marshal(rej)
+		if _, err := r.file.Write(append(line, '\n')); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	rej.JSON = nil
+	r.items = append(r.items, rej)
+}
+
+func (r *rejects) tempPath() string {
+	return filepath.Join(filepath.Dir(r.path), "."+filepath.Base(r.path)+".tmp")
+}
+
+// close publishes the file; it returns its path, or "" when nothing was rejected.
+func (r *rejects) close() (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.file == nil {
+		return "", r.err
+	}
+	err := r.file.Sync()
+	if cerr := r.file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = r.err
+	}
+	if err != nil {
+		os.Remove(r.tempPath())
+		return "", fmt.Errorf("writing rejected conversations: %w", err)
+	}
+	if err := os.Rename(r.tempPath(), r.path); err != nil {
+		return "", err
+	}
+	return r.path, nil
+}
+
+// runStages wires src → transform (one worker per core) → sink, and returns when every stage is done
+// or one failed. Conversations that cannot be transformed go to rej, and the run goes on.
+func runStages(ctx context.Context, log zerolog.Logger, src source, opts transform.Options, rej *rejects, sink func(schemas.Record) error) (truncated int64, err error) {
+	var truncatedN atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	raw := make(chan extract.Conversation, stageBuffer)
 	records := make(chan schemas.Record, stageBuffer)
@@ -59,15 +134,15 @@ func runPipeline(ctx context.Context, log zerolog.Logger, src source, w *load.Wr
 		g.Go(func() error {
 			defer transformers.Done()
 			for c := range raw {
-				rec, err := transform.Conversation(c.JSON)
+				rec, err := transform.ConversationWith(c.JSON, opts)
 				if err != nil {
-					// Bad data does not stop good data: the conversation is counted and named, the run goes on.
-					rejected.Add(1)
+					// Bad data does not stop good data: the conversation is set aside with its reason.
 					log.Warn().Str("conversation_id", c.ID).Err(err).Msg("conversation rejected")
+					rej.add(rejection{ConversationID: c.ID, UpdatedAt: c.UpdatedAt, Reason: err.Error(), JSON: rawJSON(c.JSON)})
 					continue
 				}
 				if rec.Conversation.PartsTruncated {
-					truncated.Add(1)
+					truncatedN.Add(1)
 					log.Warn().Str("conversation_id", rec.ID()).Int64("parts_exported", rec.Conversation.PartsExportedCount).
 						Int64("parts_total", deref(rec.Conversation.PartsTotalCount)).
 						Msg("the API withheld this conversation's oldest parts (it returns at most 500)")
@@ -88,28 +163,23 @@ func runPipeline(ctx context.Context, log zerolog.Logger, src source, w *load.Wr
 
 	g.Go(func() error {
 		for rec := range records {
-			if err := w.Add(rec); err != nil {
+			if err := sink(rec); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	err = g.Wait()
+	return truncatedN.Load(), err
+}
 
-	if err := g.Wait(); err != nil {
-		sum.Rejected, sum.Truncated = rejected.Load(), truncated.Load()
-		if abortErr := w.Abort(); abortErr != nil {
-			log.Error().Err(abortErr).Msg("cleaning up staging files")
-		}
-		return sum, err
+// rawJSON keeps a rejected conversation's bytes as JSON when they are JSON, else as a JSON string.
+func rawJSON(b []byte) json.RawMessage {
+	if json.Valid(b) {
+		return b
 	}
-	sum.Rejected, sum.Truncated = rejected.Load(), truncated.Load()
-	res, err := w.Commit(ctx)
-	if err != nil {
-		return sum, fmt.Errorf("publishing files: %w", err)
-	}
-	sum.Conversations, sum.Parts, sum.Tags, sum.Ratings = res.Conversations, res.Parts, res.Tags, res.Ratings
-	sum.Files = len(res.Files)
-	return sum, nil
+	s, _ := json.Marshal(string(b))
+	return s
 }
 
 func deref[T any](p *T) T {

@@ -64,8 +64,9 @@ var (
 	}
 	bots = []Author{
 		{"bot", "815309", "Operator", "operator+abc@intercom.io"},
-		{"bot", "815310", "Fin", ""},
+		fin,
 	}
+	fin           = Author{"bot", "815310", "Fin", ""}
 	customerNames = []string{
 		"Alice Martin", "Bob", "Chloé Dubois", "田中 太郎", "Ахмед", "Emily O'Neil", "Фёдор",
 		"דנה כהן", "Zoë 🌸", "", "Mr. \"Quotes\" McGee", "Ngọc Anh",
@@ -97,9 +98,12 @@ var (
 		"<p></p>",
 		"<p>Hi Alice,</p>\n\n<p> We noticed you using our Product,  do you have any questions?</p> \n<p>- Jane</p>",
 	}
-	subjects = []string{"", "Re: Invoice #1234", "Question about “pricing”", "注文について", "Fwd: <urgent> & important"}
-	titles   = []string{"Refund request", "Can't log in 🔒", "Billing question: “annual plan”", "配送の遅れ", "Bug report"}
-	remarks  = []string{"Great support, thanks!", "Too slow 😞", "Très bien", "素晴らしい", "ok", ""}
+	slaNames       = []string{"First response in 1h", "VIP: resolve in 8h", "Standard – 24h ⏱"}
+	aiSourceTypes  = []string{"workflow", "workflow", "profile", "essentials_plan_setup", "workflow_preview", "fin_preview"}
+	aiSourceTitles = []string{"Fin over chat", "Fin – billing “refunds”", "Fin über E-Mail"}
+	subjects       = []string{"", "Re: Invoice #1234", "Question about “pricing”", "注文について", "Fwd: <urgent> & important"}
+	titles         = []string{"Refund request", "Can't log in 🔒", "Billing question: “annual plan”", "配送の遅れ", "Bug report"}
+	remarks        = []string{"Great support, thanks!", "Too slow 😞", "Très bien", "素晴らしい", "ok", ""}
 	// Message types of the API guide, weighted towards the common ones; "" is a null source.type.
 	messageTypes = []string{
 		"conversation", "conversation", "conversation", "conversation", "conversation", "conversation",
@@ -311,7 +315,53 @@ func (g generator) conversation(i int) Conversation {
 			c.Teammates = append(c.Teammates, p.Author.ID)
 		}
 	}
+	g.newerFields(i, &c)
 	return c
+}
+
+// newerFields fills what later API versions added (SLA, AI agent, part state). It draws from a stream
+// of its own so that adding it left every other generated value, and so the older fields' output, as
+// it was.
+func (g generator) newerFields(i int, c *Conversation) {
+	r := newRNG(g.seed, uint64(i)|1<<62)
+	if r.chance(0.2) {
+		c.SLA = &SLA{Name: pick(r, slaNames), Status: pick(r, []string{"hit", "hit", "missed", "cancelled", "active"})}
+	}
+	if r.chance(0.25) {
+		c.AIAgentParticipated = true
+		a := &AIAgent{SourceType: pick(r, aiSourceTypes), SourceTitle: pick(r, aiSourceTitles)}
+		if a.SourceType == "essentials_plan_setup" {
+			a.SourceTitle = "" // null, as the API documents for this source
+		}
+		if r.chance(0.85) {
+			a.LastAnswerType = pick(r, []string{"ai_answer", "ai_answer", "custom_answer"})
+			a.ResolutionState = pick(r, []string{"assumed_resolution", "confirmed_resolution", "routed_to_team", "abandoned"})
+			if r.chance(0.4) {
+				a.Rating = ptr(1 + r.IntN(5))
+				if r.chance(0.5) {
+					a.RatingRemark = pick(r, remarks)
+				}
+			}
+		}
+		c.AIAgent = a
+	}
+	state := "open"
+	for k := range c.Parts {
+		p := &c.Parts[k]
+		switch {
+		case p.PartType == "close":
+			state = "closed"
+		case p.PartType == "snoozed":
+			state = "snoozed"
+		case p.PartType == "open" || strings.Contains(p.PartType, "reopen") || strings.Contains(p.PartType, "unsnooze"):
+			state = "open"
+		}
+		p.State = state
+		if c.AIAgentParticipated && p.Author.Type == "bot" {
+			p.FromAIAgent = true
+			p.IsAIAnswer = p.PartType == "comment" && p.Author.ID == fin.ID
+		}
+	}
 }
 
 func (g generator) message(r rng, i int, customer Author, staff []Author) Message {

@@ -44,6 +44,26 @@ type Conversation struct {
 
 	CustomAttributes map[string]any // 2.x only
 	Teammates        []string       // admin ids, 2.x only
+
+	SLA                 *SLA     // 2.x only: sla_applied, nil when no SLA applies
+	AIAgentParticipated bool     // 2.x only
+	AIAgent             *AIAgent // 2.x only: nil when the AI agent took no part
+}
+
+// SLA is the service-level agreement applied to a conversation.
+type SLA struct {
+	Name   string
+	Status string // hit, missed, cancelled or active
+}
+
+// AIAgent is what the AI agent (Fin) did in a conversation; empty strings and a nil Rating are null.
+type AIAgent struct {
+	SourceType      string
+	SourceTitle     string
+	LastAnswerType  string
+	ResolutionState string
+	Rating          *int
+	RatingRemark    string
 }
 
 // Message is the message that started a conversation.
@@ -98,6 +118,10 @@ type Part struct {
 	Attachments []Attachment
 	ExternalID  string // "" is rendered as null
 	Redacted    bool   // 2.x only: a deleted message
+
+	State       string // 2.13+: the conversation's state when the part was created; "" is null
+	FromAIAgent bool   // 2.14+ author.from_ai_agent
+	IsAIAnswer  bool   // 2.14+ author.is_ai_answer
 }
 
 // Assignee is who a part assigned the conversation to.
@@ -156,6 +180,12 @@ func (c Conversation) clone() Conversation {
 	}
 	out.CustomAttributes = maps.Clone(c.CustomAttributes)
 	out.Teammates = slices.Clone(c.Teammates)
+	out.SLA = clonePtr(c.SLA)
+	if c.AIAgent != nil {
+		a := *c.AIAgent
+		a.Rating = clonePtr(a.Rating)
+		out.AIAgent = &a
+	}
 	return out
 }
 

@@ -131,7 +131,34 @@ type conversation2 struct {
 	Statistics          *statistics2     `json:"statistics"`
 	ConversationParts   *partList[part2] `json:"conversation_parts,omitempty"`
 	AIAgentParticipated bool             `json:"ai_agent_participated"`
+	AIAgent             *aiAgent2        `json:"ai_agent"`
 	LinkedObjects       map[string]any   `json:"linked_objects"`
+}
+
+type slaApplied2 struct {
+	Type      string `json:"type"`
+	SLAName   string `json:"sla_name"`
+	SLAStatus string `json:"sla_status"`
+}
+
+type aiAgent2 struct {
+	SourceType      string         `json:"source_type"`
+	SourceTitle     *string        `json:"source_title"`
+	LastAnswerType  *string        `json:"last_answer_type"`
+	ResolutionState *string        `json:"resolution_state"`
+	Rating          *int           `json:"rating"`
+	RatingRemark    *string        `json:"rating_remark"`
+	ContentSources  map[string]any `json:"content_sources"`
+}
+
+// partAuthor2 is a part's author, which from 2.14 on says whether the AI agent wrote the part.
+type partAuthor2 struct {
+	Type        string `json:"type"`
+	ID          any    `json:"id"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	FromAIAgent *bool  `json:"from_ai_agent,omitempty"`
+	IsAIAnswer  *bool  `json:"is_ai_answer,omitempty"`
 }
 
 type author2 struct {
@@ -209,10 +236,12 @@ type part2 struct {
 	UpdatedAt   int64         `json:"updated_at"`
 	NotifiedAt  int64         `json:"notified_at"`
 	AssignedTo  *ref          `json:"assigned_to"`
-	Author      author2       `json:"author"`
+	Author      partAuthor2   `json:"author"`
 	Attachments []attachment2 `json:"attachments"`
 	ExternalID  *string       `json:"external_id"`
 	Redacted    bool          `json:"redacted"`
+	// State exists from 2.13 on, as a string or null; before, the key is absent (empty RawMessage).
+	State json.RawMessage `json:"state,omitempty"`
 }
 
 type statistics2 struct {
@@ -239,27 +268,32 @@ type statistics2 struct {
 
 func render2(c Conversation, v version, withParts bool) conversation2 {
 	out := conversation2{
-		Type:              "conversation",
-		ID:                idValue(c.ID, "conversation", 20),
-		Title:             nullable(c.Title),
-		CreatedAt:         c.CreatedAt,
-		UpdatedAt:         c.UpdatedAt,
-		WaitingSince:      c.WaitingSince,
-		SnoozedUntil:      c.SnoozedUntil,
-		Open:              c.Open,
-		State:             c.State,
-		Read:              c.Read,
-		Priority:          nullable(c.Priority),
-		AdminAssigneeID:   assigneeID2(c.ID, "admin", c.AdminAssigneeID),
-		TeamAssigneeID:    assigneeID2(c.ID, "team", c.TeamAssigneeID),
-		Tags:              tagList[tag2]{Type: "tag.list", Tags: []tag2{}},
-		Source:            renderSource2(c.Message),
-		Contacts:          contactList{Type: "contact.list", Contacts: []contact2{}},
-		Teammates:         adminList{Type: "admin.list", Admins: []ref{}},
-		CustomAttributes:  c.CustomAttributes,
-		FirstContactReply: renderFirstReply(c.FirstContactReply),
-		Statistics:        renderStatistics2(c),
-		LinkedObjects:     map[string]any{"type": "list", "data": []any{}, "total_count": 0, "has_more": false},
+		Type:                "conversation",
+		ID:                  idValue(c.ID, "conversation", 20),
+		Title:               nullable(c.Title),
+		CreatedAt:           c.CreatedAt,
+		UpdatedAt:           c.UpdatedAt,
+		WaitingSince:        c.WaitingSince,
+		SnoozedUntil:        c.SnoozedUntil,
+		Open:                c.Open,
+		State:               c.State,
+		Read:                c.Read,
+		Priority:            nullable(c.Priority),
+		AdminAssigneeID:     assigneeID2(c.ID, "admin", c.AdminAssigneeID),
+		TeamAssigneeID:      assigneeID2(c.ID, "team", c.TeamAssigneeID),
+		Tags:                tagList[tag2]{Type: "tag.list", Tags: []tag2{}},
+		Source:              renderSource2(c.Message),
+		Contacts:            contactList{Type: "contact.list", Contacts: []contact2{}},
+		Teammates:           adminList{Type: "admin.list", Admins: []ref{}},
+		CustomAttributes:    c.CustomAttributes,
+		FirstContactReply:   renderFirstReply(c.FirstContactReply),
+		Statistics:          renderStatistics2(c),
+		AIAgentParticipated: c.AIAgentParticipated,
+		AIAgent:             renderAIAgent2(c.AIAgent),
+		LinkedObjects:       map[string]any{"type": "list", "data": []any{}, "total_count": 0, "has_more": false},
+	}
+	if s := c.SLA; s != nil {
+		out.SLAApplied = slaApplied2{"conversation_sla_summary", s.Name, s.Status}
 	}
 	if out.CustomAttributes == nil {
 		out.CustomAttributes = map[string]any{}
@@ -336,7 +370,19 @@ func renderAttachments2(as []Attachment) []attachment2 {
 	return out
 }
 
+func renderAIAgent2(a *AIAgent) *aiAgent2 {
+	if a == nil {
+		return nil
+	}
+	return &aiAgent2{
+		SourceType: a.SourceType, SourceTitle: nullable(a.SourceTitle), LastAnswerType: nullable(a.LastAnswerType),
+		ResolutionState: nullable(a.ResolutionState), Rating: a.Rating, RatingRemark: nullable(a.RatingRemark),
+		ContentSources: map[string]any{"type": "content_source.list", "total_count": 0, "content_sources": []any{}},
+	}
+}
+
 func renderPart2(p Part, v version) part2 {
+	a := p.Author
 	out := part2{
 		Type:        "conversation_part",
 		ID:          idValue(p.ID, "part", 4),
@@ -344,7 +390,7 @@ func renderPart2(p Part, v version) part2 {
 		CreatedAt:   p.CreatedAt,
 		UpdatedAt:   p.UpdatedAt,
 		NotifiedAt:  p.NotifiedAt,
-		Author:      renderAuthor2(p.Author),
+		Author:      partAuthor2{Type: a.Type, ID: idValue(a.ID, "author", 6), Name: a.Name, Email: a.Email},
 		Attachments: renderAttachments2(p.Attachments),
 		ExternalID:  nullable(p.ExternalID),
 		Redacted:    p.Redacted,
@@ -354,6 +400,15 @@ func renderPart2(p Part, v version) part2 {
 	}
 	if a := p.AssignedTo; a != nil {
 		out.AssignedTo = &ref{nullable(a.Type), idValue(a.ID, "assignee", 3)}
+	}
+	if v.atLeast(2, 13) {
+		out.State = json.RawMessage("null")
+		if p.State != "" {
+			out.State = json.RawMessage(strconv.Quote(p.State))
+		}
+	}
+	if v.atLeast(2, 14) {
+		out.Author.FromAIAgent, out.Author.IsAIAnswer = ptr(p.FromAIAgent), ptr(p.IsAIAnswer)
 	}
 	return out
 }

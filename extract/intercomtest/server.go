@@ -3,8 +3,8 @@ package intercomtest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -23,28 +23,28 @@ type Options struct {
 	Latency    time.Duration // added to every response
 	Faults     Faults
 	Now        func() time.Time // clock of the rate-limit windows; default time.Now
-}
 
-// Faults makes the server misbehave at random, reproducibly for a given Seed and request order. The
-// three rates add up to the probability that a request faults.
-type Faults struct {
-	Seed            int64
-	ServerErrorRate float64 // answer 500, 502, 503 or 504 with an Intercom error body
-	CutRate         float64 // close the connection without answering
-	TruncateRate    float64 // send the headers with the full Content-Length, then half the body, then close
+	// AuthError, when set, answers requests with that authentication error whatever their token:
+	// unauthorized, token_revoked, token_expired or token_not_found (401), api_plan_restricted or
+	// forbidden (403). The first AuthErrorAfter requests are served normally first, as when a token is
+	// revoked during a run.
+	AuthError      string
+	AuthErrorAfter int
 }
 
 // Stats counts what the server did. Endpoint counters count requests that reached the endpoint:
 // requests refused (auth, rate limit, bad headers) or faulted count only in Requests and their own
 // counter.
 type Stats struct {
-	Requests         int64          // every request received
-	ListRequests     int64          // GET /conversations
-	SearchRequests   int64          // POST /conversations/search
-	RetrieveRequests int64          // GET /conversations/{id}, found or not
-	DeletedRequests  int64          // GET /conversations/deleted
-	RateLimited      int64          // answered 429
-	Faults           int64          // answered with an injected fault
+	Requests         int64 // every request received
+	ListRequests     int64 // GET /conversations
+	SearchRequests   int64 // POST /conversations/search
+	RetrieveRequests int64 // GET /conversations/{id}, found or not
+	DeletedRequests  int64 // GET /conversations/deleted
+	RateLimited      int64 // answered 429
+	Faults           int64 // answered with an injected fault (FaultCounts by kind)
+	FaultCounts      FaultCounts
+	AuthErrors       int64          // answered 401 or 403
 	NotFound         int64          // answered 404
 	Retrieved        map[string]int // successful retrievals per conversation id
 }
@@ -81,6 +81,7 @@ func NewServer(ws *Workspace, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	checkAuthError(opts.AuthError)
 	s := &Server{
 		ws:      ws,
 		opts:    opts,
@@ -122,18 +123,20 @@ func (s *Server) count(f func(*Stats)) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	s.count(func(st *Stats) { st.Requests++ })
-	if d := s.opts.Latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	var seq int64
+	s.count(func(st *Stats) { st.Requests++; seq = st.Requests })
+	if d := s.opts.Latency; d > 0 && !holdBack(r, d) {
+		return
 	}
 
+	if code := s.opts.AuthError; code != "" && seq > int64(s.opts.AuthErrorAfter) {
+		s.count(func(st *Stats) { st.AuthErrors++ })
+		e := authErrors[code]
+		s.writeError(w, e.status, code, e.message)
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+s.opts.Token {
+		s.count(func(st *Stats) { st.AuthErrors++ })
 		s.writeError(w, http.StatusUnauthorized, "unauthorized", "Access Token Invalid")
 		return
 	}
@@ -147,11 +150,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := s.faults.draw()
-	truncate := f.kind == faultTruncate
+	f := s.faults.draw(requestCursor(r))
 	switch f.kind {
-	case faultServerError:
-		s.count(func(st *Stats) { st.Faults++ })
+	case faultServerError, faultBurst:
+		s.count(func(st *Stats) {
+			st.Faults++
+			if f.kind == faultBurst {
+				st.FaultCounts.Bursts++
+			} else {
+				st.FaultCounts.ServerErrors++
+			}
+		})
 		code, msg := "server_error", "Server Error"
 		if f.status == http.StatusServiceUnavailable {
 			code, msg = "service_unavailable", "Sorry, the API service is temporarily unavailable"
@@ -159,8 +168,37 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, f.status, code, msg)
 		return
 	case faultCut:
-		s.count(func(st *Stats) { st.Faults++ })
+		s.count(func(st *Stats) { st.Faults++; st.FaultCounts.Cuts++ })
 		cutConnection(w, nil)
+		return
+	case faultStorm:
+		s.count(func(st *Stats) { st.Faults++; st.FaultCounts.Storms++; st.RateLimited++ })
+		if s.opts.Faults.StormWithoutHeaders {
+			for k := range rateHeaders {
+				w.Header().Del(k)
+			}
+		} else {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("Retry-After", strconv.FormatInt(retryAfter(rateHeaders, s.opts.Now()), 10))
+		}
+		s.writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", s.limiter.message())
+		return
+	case faultSlow:
+		s.count(func(st *Stats) { st.Faults++; st.FaultCounts.Slow++ })
+		if !holdBack(r, s.faults.f.SlowDelay) {
+			return
+		}
+	case faultInvalidJSON:
+		s.count(func(st *Stats) { st.Faults++; st.FaultCounts.InvalidJSON++ })
+		b := invalidBodies[f.variant]
+		w.Header().Set("Content-Type", b.contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b.body)))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, b.body)
+		return
+	case faultRejectCursor:
+		s.count(func(st *Stats) { st.Faults++; st.FaultCounts.RejectedCursors++ })
+		s.badParameter(w, errBadCursor.Error())
 		return
 	}
 
@@ -170,8 +208,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header()[k] = v
 	}
 	out := s.handle(rec, r)
-	if truncate {
-		s.count(func(st *Stats) { st.Faults++ })
+	if f.kind == faultTruncate {
+		s.count(func(st *Stats) { st.Faults++; st.FaultCounts.Truncations++ })
 		cutConnection(w, rec) // the client never gets all of it: not counted as served
 		return
 	}
@@ -181,6 +219,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes())
+}
+
+// retryAfter is the whole seconds until the window's reset, at least 1, for a storm's Retry-After.
+func retryAfter(rateHeaders http.Header, now time.Time) int64 {
+	reset, err := strconv.ParseInt(rateHeaders.Get("X-RateLimit-Reset"), 10, 64)
+	if err != nil {
+		return 1
+	}
+	return max(reset-now.Unix(), 1)
 }
 
 // record counts a request that reached handle and whose answer the client gets.
@@ -373,48 +420,4 @@ func (l *limiter) take() (bool, http.Header) {
 func (l *limiter) message() string {
 	return fmt.Sprintf("Exceeded rate limit of %d in %s_seconds", l.limit,
 		strconv.FormatFloat(l.window.Seconds(), 'f', -1, 64))
-}
-
-type faultKind int
-
-const (
-	faultNone faultKind = iota
-	faultServerError
-	faultCut
-	faultTruncate
-)
-
-type fault struct {
-	kind   faultKind
-	status int
-}
-
-// faultDrawer draws faults from one seeded PRNG, so a sequence of requests faults reproducibly.
-type faultDrawer struct {
-	f  Faults
-	mu sync.Mutex
-	r  *rand.Rand
-}
-
-func newFaultDrawer(f Faults) *faultDrawer {
-	return &faultDrawer{f: f, r: rand.New(rand.NewPCG(uint64(f.Seed), 0x66617531))}
-}
-
-func (d *faultDrawer) draw() fault {
-	if d.f.ServerErrorRate <= 0 && d.f.CutRate <= 0 && d.f.TruncateRate <= 0 {
-		return fault{}
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	u := d.r.Float64()
-	switch {
-	case u < d.f.ServerErrorRate:
-		statuses := []int{500, 502, 503, 504}
-		return fault{faultServerError, statuses[d.r.IntN(len(statuses))]}
-	case u < d.f.ServerErrorRate+d.f.CutRate:
-		return fault{kind: faultCut}
-	case u < d.f.ServerErrorRate+d.f.CutRate+d.f.TruncateRate:
-		return fault{kind: faultTruncate}
-	}
-	return fault{}
 }

@@ -63,6 +63,12 @@ func TestGeneratedData(t *testing.T) {
 		mark(len(c.Tags) == 3, "three tags")
 		mark(c.AdminAssigneeID == "" && c.TeamAssigneeID == "", "unassigned")
 		mark(c.FirstContactReply == nil, "no first reply")
+		mark(c.SLA != nil && c.SLA.Status == "missed", "sla missed")
+		mark(c.AIAgent != nil && c.AIAgent.Rating != nil, "ai agent rated")
+		mark(c.AIAgent != nil && c.AIAgent.SourceTitle == "", "ai agent without title")
+		if (c.AIAgent != nil) != c.AIAgentParticipated {
+			t.Fatalf("%s: ai_agent %v but ai_agent_participated %v", c.ID, c.AIAgent, c.AIAgentParticipated)
+		}
 		if r := c.Rating; r != nil {
 			rated++
 			mark(r.Rating == nil, "remark only")
@@ -86,6 +92,13 @@ func TestGeneratedData(t *testing.T) {
 			mark(strings.Contains(p.Body, "\n"), "newline")
 			mark(strings.Contains(p.Body, `"`), "quote")
 			mark(p.Body == TwitterNotice, "twitter part")
+			mark(p.IsAIAnswer, "ai answer part")
+			mark(p.FromAIAgent && !p.IsAIAnswer, "ai agent event part")
+			mark(p.State == "snoozed", "part state snoozed")
+			mark(p.State == "closed", "part state closed")
+			if p.State == "" {
+				t.Fatalf("%s: part %s without state", c.ID, p.ID)
+			}
 		}
 	}
 	for _, f := range []string{
@@ -93,7 +106,8 @@ func TestGeneratedData(t *testing.T) {
 		"twitter", "twitter part", "null source type", "message attachment", "no tags", "three tags",
 		"unassigned", "no first reply", "remark only", "rating only", "imported part", "null event body",
 		"deleted message", "part attachment", "assigned_to", "external_id", "emoji", "CJK", "RTL", "newline",
-		"quote",
+		"quote", "sla missed", "ai agent rated", "ai agent without title", "ai answer part", "ai agent event part",
+		"part state snoozed", "part state closed",
 	} {
 		if !seen[f] {
 			t.Errorf("no conversation shows %q", f)
@@ -226,6 +240,65 @@ func TestDumpShapes(t *testing.T) {
 				if !kinds[k] {
 					t.Errorf("never sent %s (saw %v)", k, kinds)
 				}
+			}
+		})
+	}
+}
+
+// TestNewerFieldsByVersion: sla_applied and ai_agent come with every 2.x answer, parts' state from 2.13
+// and the author's AI flags from 2.14, as in the API's changelog.
+func TestNewerFieldsByVersion(t *testing.T) {
+	ws := NewWorkspace(3, 80)
+	for _, tc := range []struct {
+		version       string
+		state, aiFlag bool
+	}{{"2.11", false, false}, {"2.13", true, false}, {"2.14", true, true}, {"Preview", true, true}} {
+		t.Run(tc.version, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := ws.Dump(&b, tc.version); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			dec := json.NewDecoder(&b)
+			for dec.More() {
+				var c struct {
+					SLA *struct {
+						Name   *string `json:"sla_name"`
+						Status *string `json:"sla_status"`
+					} `json:"sla_applied"`
+					AI      *bool                      `json:"ai_agent_participated"`
+					AIAgent map[string]json.RawMessage `json:"ai_agent"`
+					Parts   struct {
+						Parts []struct {
+							State  json.RawMessage            `json:"state"`
+							Author map[string]json.RawMessage `json:"author"`
+						} `json:"conversation_parts"`
+					} `json:"conversation_parts"`
+				}
+				if err := dec.Decode(&c); err != nil {
+					t.Fatal(err)
+				}
+				if c.AI == nil || (len(c.AIAgent) > 0) != *c.AI {
+					t.Fatalf("ai_agent_participated %v with ai_agent %v", c.AI, c.AIAgent)
+				}
+				seen["sla"] = seen["sla"] || c.SLA != nil && c.SLA.Name != nil && c.SLA.Status != nil
+				seen["ai_agent"] = seen["ai_agent"] || len(c.AIAgent["resolution_state"]) > 0
+				for _, p := range c.Parts.Parts {
+					_, from := p.Author["from_ai_agent"]
+					_, answer := p.Author["is_ai_answer"]
+					if (len(p.State) > 0) != tc.state || from != tc.aiFlag || answer != tc.aiFlag {
+						t.Fatalf("part state %s, author %v", p.State, p.Author)
+					}
+					seen["ai answer"] = seen["ai answer"] || string(p.Author["is_ai_answer"]) == "true"
+				}
+			}
+			for _, f := range []string{"sla", "ai_agent"} {
+				if !seen[f] {
+					t.Errorf("no conversation has %s", f)
+				}
+			}
+			if tc.aiFlag && !seen["ai answer"] {
+				t.Error("no part is an AI answer")
 			}
 		})
 	}

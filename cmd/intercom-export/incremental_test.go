@@ -1,0 +1,273 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intercom-export/intercom-export/extract/intercomtest"
+	"github.com/intercom-export/intercom-export/load"
+)
+
+// changeSome applies the changes the issue names to k conversations of ws, at time at: a new part, a
+// tag removed, the state changed, a rating added. It returns their ids.
+func changeSome(t *testing.T, ws *intercomtest.Workspace, k int, at int64) []string {
+	t.Helper()
+	var ids []string
+	for i, c := range ws.Conversations() {
+		if len(ids) == k {
+			break
+		}
+		if i%7 == 0 && len(c.Parts) < intercomtest.PartsCap {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) != k {
+		t.Fatalf("found %d conversations to change, want %d", len(ids), k)
+	}
+	change(ws, ids, at)
+	return ids
+}
+
+// change changes each conversation in one of four ways, in turn.
+func change(ws *intercomtest.Workspace, ids []string, at int64) {
+	for n, id := range ids {
+		ws.Update(id, at, func(c *intercomtest.Conversation) {
+			switch n % 4 {
+			case 0:
+				c.Parts = append(c.Parts, intercomtest.Part{ID: fmt.Sprintf("%s-new-%d", c.ID, at), PartType: "comment",
+					Body: "<p>a new reply</p>", CreatedAt: at, UpdatedAt: at, NotifiedAt: at,
+					Author: intercomtest.Author{Type: "admin", ID: "814860", Name: "Ada", Email: "ada@example.com"}})
+			case 1:
+				if len(c.Tags) > 0 {
+					c.Tags = c.Tags[1:]
+				} else {
+					c.Tags = []intercomtest.Tag{{ID: "77", Name: "vip", AppliedAt: at, AppliedBy: intercomtest.Author{Type: "admin", ID: "814860"}}}
+				}
+			case 2:
+				if c.State == "closed" {
+					c.State, c.Open = "open", true
+				} else {
+					c.State, c.Open = "closed", false
+				}
+			case 3:
+				five := 5
+				c.Rating = &intercomtest.Rating{Rating: &five, CreatedAt: at,
+					Customer: intercomtest.Author{Type: "contact", ID: "c-1"}, Teammate: intercomtest.Author{Type: "admin", ID: "814860"}}
+			}
+		})
+	}
+}
+
+// addSome adds m new conversations, copies of existing ones under new ids, created at at.
+func addSome(ws *intercomtest.Workspace, m int, at int64) []string {
+	convs := ws.Conversations()
+	var ids []string
+	for i := range m {
+		c := convs[len(convs)-1-i]
+		c.ID = ws.NewID()
+		c.CreatedAt, c.UpdatedAt = at, at
+		ws.Add(c)
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// requireSameAsFreshExport compares dir with a fresh full export of the workspace srv serves.
+func requireSameAsFreshExport(t *testing.T, db *sql.DB, srv *intercomtest.Server, dir string, args ...string) {
+	t.Helper()
+	fresh := t.TempDir()
+	exportRun(t, srv, fresh, exitOK, args...)
+	want, got := snapshot(t, db, fresh, nil), snapshot(t, db, dir, nil)
+	for name := range want {
+		if !reflect.DeepEqual(got[name], want[name]) {
+			t.Errorf("%s: %d rows differ from a fresh full export's %d", name, len(got[name]), len(want[name]))
+			for i := range min(len(got[name]), len(want[name])) {
+				if !reflect.DeepEqual(got[name][i], want[name][i]) {
+					t.Errorf("first difference at row %d:\n got %.300v\nwant %.300v", i, got[name][i], want[name][i])
+					break
+				}
+			}
+		}
+	}
+}
+
+func readManifest(t *testing.T, dir string) load.Manifest {
+	t.Helper()
+	var st load.State
+	data, err := os.ReadFile(filepath.Join(dir, load.StateDir, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(data, &st)
+	data, err = os.ReadFile(filepath.Join(dir, load.StateDir, "runs", st.RunID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m load.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestIncrementalRunEqualsFreshFullExport(t *testing.T) {
+	ws := intercomtest.NewWorkspace(21, 300)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer srv.Close()
+	out := t.TempDir()
+	exportRun(t, srv, out, exitOK)
+	if m := readManifest(t, out); m.Mode != "full" || m.BookmarkUsed != nil {
+		t.Errorf("first run: mode %q, bookmark used %v; want a full run", m.Mode, m.BookmarkUsed)
+	}
+
+	now := time.Now().Unix()
+	changed := changeSome(t, ws, 12, now)
+	added := addSome(ws, 5, now)
+	srv.ResetStats()
+	stdout, _ := exportRun(t, srv, out, exitOK)
+	st := srv.Stats()
+	for _, id := range append(changed, added...) {
+		if st.Retrieved[id] != 1 {
+			t.Errorf("conversation %s was retrieved %d times, want 1", id, st.Retrieved[id])
+		}
+	}
+	if st.RetrieveRequests > int64(len(changed)+len(added))+2 {
+		t.Errorf("the incremental run retrieved %d conversations, want about %d", st.RetrieveRequests, len(changed)+len(added))
+	}
+	m := readManifest(t, out)
+	if m.Mode != "incremental" || m.BookmarkUsed == nil || m.Status != "success" {
+		t.Errorf("second run manifest: %+v", m)
+	}
+	t.Logf("incremental run: %s", strings.TrimSpace(stdout))
+
+	db := openDuckDB(t)
+	requireSameAsFreshExport(t, db, srv, out)
+	if got := scalar(t, db, "SELECT max(c) FROM (SELECT count(*) AS c FROM glob('"+out+"/*/date=*/*') GROUP BY regexp_extract(file, '(.*)/', 1))"); got != "1" {
+		t.Errorf("a partition holds %s files, want 1", got)
+	}
+}
+
+func TestRunWithNothingChangedRetrievesNothing(t *testing.T) {
+	ws := intercomtest.NewWorkspace(22, 150)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer srv.Close()
+	out := t.TempDir()
+	exportRun(t, srv, out, exitOK)
+	before := fileStamps(t, out)
+	srv.ResetStats()
+	exportRun(t, srv, out, exitOK)
+	if st := srv.Stats(); st.RetrieveRequests != 0 || st.ListRequests != 0 {
+		t.Errorf("an idle incremental run retrieved %d and listed %d pages; want only searches", st.RetrieveRequests, st.ListRequests)
+	}
+	if after := fileStamps(t, out); !reflect.DeepEqual(after, before) {
+		t.Error("an idle incremental run rewrote files")
+	}
+}
+
+// fileStamps maps every Parquet file to its size and modification time.
+func fileStamps(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	stamps := map[string]string{}
+	matches, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.parquet"))
+	for _, f := range matches {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamps[f] = fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+	}
+	return stamps
+}
+
+func TestChangesDuringARunAppearInTheNext(t *testing.T) {
+	ws := intercomtest.NewWorkspace(23, 200)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, Latency: 5 * time.Millisecond})
+	defer srv.Close()
+	out := t.TempDir()
+	// While the first run retrieves, conversations it has already retrieved change.
+	done := make(chan []string)
+	go func() {
+		for srv.Stats().RetrieveRequests < 100 {
+			time.Sleep(time.Millisecond)
+		}
+		var ids []string
+		for id := range srv.Stats().Retrieved {
+			if id != ws.LongConversationID() && len(ids) < 8 {
+				ids = append(ids, id)
+			}
+		}
+		change(ws, ids, time.Now().Unix())
+		done <- ids
+	}()
+	exportRun(t, srv, out, exitOK, "--concurrency", "4")
+	changed := <-done
+	srv.ResetStats()
+	exportRun(t, srv, out, exitOK)
+	for _, id := range changed {
+		if srv.Stats().Retrieved[id] == 0 {
+			t.Errorf("conversation %s changed during the first run and was not retrieved by the second", id)
+		}
+	}
+	requireSameAsFreshExport(t, openDuckDB(t), srv, out)
+}
+
+func TestDeletedConversationsDisappear(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version string
+		args    []string
+	}{
+		{"incremental with GET /conversations/deleted", "2.16", nil},
+		{"full run on a version without it", "2.11", []string{"--full"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := intercomtest.NewWorkspace(24, 120)
+			srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+			defer srv.Close()
+			out := t.TempDir()
+			version := []string{"--api-version", tc.version}
+			exportRun(t, srv, out, exitOK, version...)
+			victim := ws.Conversations()[40].ID
+			ws.Delete(victim, time.Now().Unix())
+			exportRun(t, srv, out, exitOK, append(version, tc.args...)...)
+
+			db := openDuckDB(t)
+			for _, name := range []string{"conversations", "conversation_parts", "conversation_tags", "conversation_ratings"} {
+				if got := scalar(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE conversation_id = '%s'", table(out, name), victim)); got != "0" {
+					t.Errorf("%s still holds %s rows of the deleted conversation", name, got)
+				}
+			}
+			m := readManifest(t, out)
+			if len(m.Deleted) != 1 || m.Deleted[0].ConversationID != victim {
+				t.Errorf("manifest lists deleted %+v, want %s", m.Deleted, victim)
+			}
+			requireSameAsFreshExport(t, db, srv, out, version...)
+		})
+	}
+}
+
+func TestSecondRunOnTheSameFolderIsRefused(t *testing.T) {
+	ws := intercomtest.NewWorkspace(25, 10)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer srv.Close()
+	out := t.TempDir()
+	held, err := load.OpenDataset(out, noLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, stderr := exportRun(t, srv, out, exitFailure)
+	if !strings.Contains(stderr, "another intercom-export run is using the output folder") {
+		t.Errorf("stderr does not say why:\n%s", stderr)
+	}
+	if srv.Stats().Requests != 0 {
+		t.Errorf("the refused run sent %d requests", srv.Stats().Requests)
+	}
+}

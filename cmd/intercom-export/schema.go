@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/intercom-export/intercom-export/schemas"
+)
+
+func runSchema(_ context.Context, args []string, _ env, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("schema", flag.ContinueOnError)
+	format := fset.String("format", "markdown", "what to print: "+strings.Join(schemas.Formats, ", "))
+	dir := fset.String("dir", "DIR", "the output folder as the engine names it: a path (duckdb), gs://bucket/prefix (bigquery), @stage/prefix (snowflake), s3://bucket/prefix (athena)")
+	if err := parseFlags(fset, args, stderr); err != nil {
+		return err
+	}
+	if !slices.Contains(schemas.Formats, *format) {
+		return fmt.Errorf("%w: --format %q: want one of %s", errUsage, *format, strings.Join(schemas.Formats, ", "))
+	}
+	ddl, err := schemas.DDL(*format, *dir)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	_, err = io.WriteString(stdout, ddl)
+	return err
+}

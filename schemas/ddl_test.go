@@ -1,0 +1,104 @@
+package schemas_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/intercom-export/intercom-export/schemas"
+)
+
+// ddlDirs are the locations the golden files are rendered with, one the engine would take.
+var ddlDirs = map[string]string{
+	"duckdb":    "/data/intercom",
+	"bigquery":  "gs://BUCKET/intercom",
+	"snowflake": "@STAGE/intercom",
+	"athena":    "s3://BUCKET/intercom",
+	"markdown":  "",
+}
+
+// The DDL of every format is pinned in testdata/schema/ddl.<format>.golden; -update rewrites them (and
+// the README's column reference, whose test shares the flag).
+func TestDDLGolden(t *testing.T) {
+	for _, format := range schemas.Formats {
+		t.Run(format, func(t *testing.T) {
+			got, err := schemas.DDL(format, ddlDirs[format])
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("..", "testdata", "schema", "ddl."+format+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./schemas -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("DDL for %s differs from %s: run go test ./schemas -update and review the diff", format, golden)
+			}
+		})
+	}
+}
+
+// sections splits a DDL into its tables' parts, by the line that opens each.
+func sections(t *testing.T, format, ddl string) map[string]string {
+	t.Helper()
+	marker := "\n-- "
+	if format == "markdown" {
+		marker = "### "
+	}
+	out := map[string]string{}
+	tables := schemas.Tables()
+	for i, tbl := range tables {
+		start := strings.Index(ddl, marker+tbl.Name+"\n")
+		if start < 0 {
+			t.Fatalf("%s: no section for %s", format, tbl.Name)
+		}
+		end := len(ddl)
+		if i+1 < len(tables) {
+			end = strings.Index(ddl, marker+tables[i+1].Name+"\n")
+		}
+		if end < start {
+			t.Fatalf("%s: sections out of order", format)
+		}
+		out[tbl.Name] = ddl[start:end]
+	}
+	return out
+}
+
+func TestDDLNamesEveryColumn(t *testing.T) {
+	for _, format := range schemas.Formats {
+		ddl, err := schemas.DDL(format, "DIR")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secs := sections(t, format, ddl)
+		for _, tbl := range schemas.Tables() {
+			for _, c := range tbl.Columns {
+				re := regexp.MustCompile("[`\"\\s(,|]" + regexp.QuoteMeta(c.Name) + "[`\"\\s,:|]")
+				if !re.MatchString(secs[tbl.Name]) {
+					t.Errorf("%s: %s.%s is missing", format, tbl.Name, c.Name)
+				}
+			}
+		}
+	}
+}
+
+func TestDDLRejectsUnknownFormatsAndEmptyDir(t *testing.T) {
+	if _, err := schemas.DDL("oracle", "DIR"); err == nil {
+		t.Error("unknown format accepted")
+	}
+	if _, err := schemas.DDL("duckdb", ""); err == nil {
+		t.Error("empty dir accepted")
+	}
+	ddl, err := schemas.DDL("duckdb", "/it's/here/")
+	if err != nil || !strings.Contains(ddl, "'/it''s/here/conversations/*/*.parquet'") {
+		t.Errorf("quoting or trailing slash: %v\n%s", err, ddl)
+	}
+}
