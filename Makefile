@@ -22,5 +22,12 @@ vet:
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+# Each fuzz target runs for FUZZTIME; not part of make test.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./extract -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./extract -run '^$$' -fuzz '^FuzzAPIError$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./transform -run '^$$' -fuzz '^FuzzConversation$$' -fuzztime $(FUZZTIME)
+
 clean:
 	rm -rf bin $(DEMO_OUT)

@@ -248,7 +248,7 @@ func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	req.Header.Set("Authorization", "Bearer "+string(c.cfg.Token))
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Intercom-Version", c.cfg.APIVersion)
 	req.Header.Set("User-Agent", "intercom-export")
@@ -305,6 +305,7 @@ func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte
 	if !json.Valid(data) {
 		return nil, &retryable{err: fmt.Errorf("%s %s: the answer is not valid JSON (%d bytes, truncated or corrupt)", method, redactURL(rawURL), len(data))}
 	}
+	c.limiter.observe(time.Since(sent))
 	return data, nil
 }
 

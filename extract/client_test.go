@@ -2,6 +2,7 @@ package extract
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -266,5 +267,18 @@ func TestLimiterSpendsBudgetThenWaitsForReset(t *testing.T) {
 	}
 	if l.remaining != 0 {
 		t.Errorf("remaining %d after rollover, want 0 (3 - 2 in flight - 1 taken)", l.remaining)
+	}
+}
+
+func TestTokenNeverPrints(t *testing.T) {
+	cfg := Config{Token: "super-secret-token"}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.Token)} {
+		if strings.Contains(s, "super-secret") {
+			t.Errorf("the token shows in %q", s)
+		}
+	}
+	b, _ := json.Marshal(cfg)
+	if strings.Contains(string(b), "super-secret") {
+		t.Errorf("the token shows in JSON %s", b)
 	}
 }

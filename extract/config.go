@@ -30,7 +30,7 @@ var Regions = map[string]string{
 type Config struct {
 	Region     string // us, eu or au; ignored when BaseURL is set
 	BaseURL    string // overrides Region, e.g. a proxy or the fake workspace
-	Token      string // access token; never logged
+	Token      Secret // access token
 	APIVersion string // Intercom-Version header: 1.0..1.4, 2.0..2.x or Preview
 
 	Concurrency    int           // retrievals in flight at once
@@ -85,6 +85,14 @@ func (c *Config) SetDefaults() {
 	}
 }
 
+// Secret is an access token. It prints, formats and marshals as "[redacted]", so a Config that ends up
+// in a log line, an error or a panic does not carry the token with it.
+type Secret string
+
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) GoString() string             { return `"[redacted]"` }
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
 // ErrConfig is wrapped by every configuration error, so callers can exit before any request.
 var ErrConfig = errors.New("invalid configuration")
 
@@ -95,7 +103,7 @@ func (c Config) Validate() error {
 	if c.Token == "" {
 		return fmt.Errorf("%w: no access token: set INTERCOM_ACCESS_TOKEN to an Intercom access token", ErrConfig)
 	}
-	if strings.ContainsAny(c.Token, " \t\r\n") {
+	if strings.ContainsAny(string(c.Token), " \t\r\n") {
 		return fmt.Errorf("%w: the access token contains white space: check INTERCOM_ACCESS_TOKEN", ErrConfig)
 	}
 	if _, err := c.baseURL(); err != nil {

@@ -146,12 +146,15 @@ type journal struct {
 	RunID    string    `json:"run_id"`
 	Files    []File    `json:"files"`
 	Manifest *Manifest `json:"manifest"`
-	State    State     `json:"state"`
+	State    *State    `json:"state"` // nil: the run leaves the state as it was
 }
 
-// Commit publishes w's files and records the run's manifest and the new state, through the journal.
-func (d *Dataset) Commit(ctx context.Context, w *Writer, m *Manifest, next State) (Result, error) {
-	next.RunID = w.RunID()
+// Commit publishes w's files and records the run's manifest and, unless next is nil, the new state,
+// through the journal.
+func (d *Dataset) Commit(ctx context.Context, w *Writer, m *Manifest, next *State) (Result, error) {
+	if next != nil {
+		next.RunID = w.RunID()
+	}
 	d.pending = &journal{RunID: w.RunID(), Manifest: m, State: next}
 	defer func() { d.pending = nil }()
 	res, err := w.Commit(ctx)
@@ -188,9 +191,9 @@ func (d *Dataset) beforePublish(files []File) error {
 
 // finish records a published run and deletes its journal.
 func (d *Dataset) finish(j *journal) error {
-	j.State.CommitedAt = time.Now().UTC()
+	now := time.Now().UTC()
 	if j.Manifest != nil {
-		j.Manifest.FinishedAt = j.State.CommitedAt
+		j.Manifest.FinishedAt = now
 		if err := os.MkdirAll(d.statePath(runsDir), 0o755); err != nil {
 			return err
 		}
@@ -198,8 +201,11 @@ func (d *Dataset) finish(j *journal) error {
 			return fmt.Errorf("writing the run manifest: %w", err)
 		}
 	}
-	if err := writeFileAtomic(d.statePath(stateFile), j.State); err != nil {
-		return fmt.Errorf("writing the state: %w", err)
+	if j.State != nil {
+		j.State.CommitedAt = now
+		if err := writeFileAtomic(d.statePath(stateFile), j.State); err != nil {
+			return fmt.Errorf("writing the state: %w", err)
+		}
 	}
 	if err := os.Remove(d.statePath(journalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err

@@ -40,7 +40,7 @@ func commitRun(t *testing.T, d *load.Dataset, bookmark int64, recs []schemas.Rec
 		w.Delete(id, date)
 	}
 	m := &load.Manifest{Command: "test", Status: "success", BookmarkNew: bookmark}
-	return d.Commit(context.Background(), w, m, load.State{Bookmark: bookmark})
+	return d.Commit(context.Background(), w, m, &load.State{Bookmark: bookmark})
 }
 
 func TestLockKeepsASecondRunOut(t *testing.T) {

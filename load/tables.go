@@ -1,7 +1,7 @@
 package load
 
 import (
-	"time"
+	"reflect"
 	"unsafe"
 
 	"github.com/intercom-export/intercom-export/schemas"
@@ -72,59 +72,42 @@ var (
 // size, and a string its header. Being roughly right is enough: the estimate only decides when to spill.
 const (
 	ptrOverhead  = 16
-	strHeader    = int64(unsafe.Sizeof(""))
-	timeSize     = int64(unsafe.Sizeof(time.Time{}))
 	recordHeader = int64(unsafe.Sizeof(schemas.Record{})) + 64 // plus the map entry holding it
 )
 
-func strLen(s *string) int64 {
-	if s == nil {
-		return 0
-	}
-	return ptrOverhead + strHeader + int64(len(*s))
-}
-
-func timeLen(t *time.Time) int64 {
-	if t == nil {
-		return 0
-	}
-	return ptrOverhead + timeSize
-}
-
-func scalarLen[T any](p *T) int64 {
-	if p == nil {
-		return 0
-	}
-	return ptrOverhead + 8
-}
-
-// estimateSize approximates the heap bytes a buffered record holds.
+// estimateSize approximates the heap bytes a buffered record holds. It walks the record by reflection
+// so that a column added to schemas is counted without anyone remembering to list it here.
 func estimateSize(r *schemas.Record) int64 {
-	c := &r.Conversation
-	n := recordHeader + int64(unsafe.Sizeof(*c)) + int64(len(c.ConversationID)) +
-		timeLen(c.UpdatedAt) + timeLen(c.WaitingSince) + timeLen(c.SnoozedUntil) + timeLen(c.FirstContactReplyAt) +
-		strLen(c.State) + scalarLen(c.Open) + scalarLen(c.Read) + strLen(c.Title) + strLen(c.Priority) +
-		strLen(c.MessageID) + strLen(c.MessageType) + strLen(c.MessageDeliveredAs) + strLen(c.MessageSubject) +
-		strLen(c.MessageBody) + strLen(c.MessageURL) + strLen(c.MessageAuthorType) + strLen(c.MessageAuthorID) +
-		strLen(c.MessageAuthorName) + strLen(c.MessageAuthorEmail) + scalarLen(c.MessageRedacted) +
-		strLen(c.AdminAssigneeID) + strLen(c.TeamAssigneeID) + strLen(c.FirstContactReplyType) +
-		strLen(c.FirstContactReplyURL) + scalarLen(c.PartsTotalCount) + strLen(c.CustomAttributes)
-	for i := range r.Parts {
-		p := &r.Parts[i]
-		n += int64(unsafe.Sizeof(*p)) + int64(len(p.ConversationID)+len(p.PartID)) +
-			strLen(p.PartType) + strLen(p.Body) + timeLen(p.CreatedAt) + timeLen(p.UpdatedAt) + timeLen(p.NotifiedAt) +
-			strLen(p.AssignedToType) + strLen(p.AssignedToID) + strLen(p.AuthorType) + strLen(p.AuthorID) +
-			strLen(p.AuthorName) + strLen(p.AuthorEmail) + strLen(p.ExternalID) + scalarLen(p.Redacted)
+	return recordHeader + heapSize(reflect.ValueOf(r).Elem())
+}
+
+// heapSize is what v holds outside its own inline size: string bytes, pointed-to values and slices'
+// backing arrays.
+func heapSize(v reflect.Value) int64 {
+	switch v.Kind() {
+	case reflect.String:
+		return int64(v.Len())
+	case reflect.Pointer:
+		if v.IsNil() {
+			return 0
+		}
+		e := v.Elem()
+		return ptrOverhead + int64(e.Type().Size()) + heapSize(e)
+	case reflect.Slice:
+		n := int64(v.Len()) * int64(v.Type().Elem().Size())
+		for i := range v.Len() {
+			n += heapSize(v.Index(i))
+		}
+		return n
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return 0 // its location pointer is shared
+		}
+		var n int64
+		for i := range v.NumField() {
+			n += heapSize(v.Field(i))
+		}
+		return n
 	}
-	for i := range r.Tags {
-		t := &r.Tags[i]
-		n += int64(unsafe.Sizeof(*t)) + int64(len(t.ConversationID)+len(t.TagID)) +
-			strLen(t.TagName) + timeLen(t.AppliedAt) + strLen(t.AppliedByType) + strLen(t.AppliedByID)
-	}
-	if t := r.Rating; t != nil {
-		n += ptrOverhead + int64(unsafe.Sizeof(*t)) + int64(len(t.ConversationID)) +
-			scalarLen(t.Rating) + strLen(t.Remark) + timeLen(t.CreatedAt) + strLen(t.CustomerType) +
-			strLen(t.CustomerID) + strLen(t.TeammateType) + strLen(t.TeammateID)
-	}
-	return n
+	return 0
 }

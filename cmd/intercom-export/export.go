@@ -6,19 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/intercom-export/intercom-export/extract"
 	"github.com/intercom-export/intercom-export/load"
-	"github.com/intercom-export/intercom-export/schemas"
 	"github.com/intercom-export/intercom-export/transform"
 )
 
@@ -83,7 +79,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err
 	}
 	// The token comes from the environment only: a flag value would show in `ps` and shell history.
-	o.Extract.Token = strings.TrimSpace(getenv("INTERCOM_ACCESS_TOKEN"))
+	o.Extract.Token = extract.Secret(strings.TrimSpace(getenv("INTERCOM_ACCESS_TOKEN")))
 	return export(ctx, o, stdout, stderr)
 }
 
@@ -121,6 +117,27 @@ func plan(o exportOptions, st load.State, haveState bool) (runPlan, error) {
 	return runPlan{mode: "incremental", since: b, bookmark: &b}, nil
 }
 
+// checkFlagValues refuses values SetDefaults would otherwise quietly replace by defaults.
+func checkFlagValues(o exportOptions) error {
+	for _, c := range []struct {
+		ok   bool
+		flag string
+		val  any
+		want string
+	}{
+		{o.Extract.Concurrency >= 1, "--concurrency", o.Extract.Concurrency, "1 or more"},
+		{o.Extract.MaxAttempts >= 1, "--max-attempts", o.Extract.MaxAttempts, "1 or more"},
+		{o.Extract.RequestTimeout > 0, "--request-timeout", o.Extract.RequestTimeout, "a positive duration such as 60s"},
+		{o.Extract.MaxRetryTime > 0, "--max-retry-time", o.Extract.MaxRetryTime, "a positive duration such as 10m"},
+		{o.Overlap >= 0, "--overlap", o.Overlap, "0 or more, such as 30m"},
+	} {
+		if !c.ok {
+			return fmt.Errorf("%w: %s %v: want %s", errUsage, c.flag, c.val, c.want)
+		}
+	}
+	return nil
+}
+
 // export validates everything, then runs the pipeline, commits and prints the summary.
 func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) error {
 	log, err := newLogger(stderr, o.LogFormat, o.LogLevel)
@@ -130,8 +147,8 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if o.Out == "" {
 		return fmt.Errorf("%w: --out is required: the folder to write Parquet into", errUsage)
 	}
-	if o.Overlap < 0 {
-		return fmt.Errorf("%w: --overlap %s: want 0 or more", errUsage, o.Overlap)
+	if err := checkFlagValues(o); err != nil {
+		return err
 	}
 	o.Extract.Logger = log
 	o.Extract.SetDefaults()
@@ -153,22 +170,13 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		}
 	}
 
-	ds, err := load.OpenDataset(o.Out, log)
+	run, err := openRun(o.Out, loadCfg, log)
 	if err != nil {
 		return err
 	}
-	defer ds.Close()
-	// Every new file is read back by an independent implementation before the run commits it.
-	ds.SetVerify(func(files []load.File) error {
-		var g errgroup.Group
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		for _, f := range files {
-			if !f.Removed {
-				g.Go(func() error { return load.CheckFile(filepath.Join(o.Out, f.TempPath), f.Table, f.Rows) })
-			}
-		}
-		return g.Wait()
-	})
+	defer run.close()
+	ds, held, writer, rej := run.ds, run.held, run.writer, run.rej
+	runID := writer.RunID()
 	st, haveState, err := ds.State()
 	if err != nil {
 		return err
@@ -177,16 +185,6 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	held, err := ds.Index()
-	if err != nil {
-		return err
-	}
-	writer, err := ds.NewWriter(loadCfg)
-	if err != nil {
-		return err
-	}
-	defer writer.Abort() // a no-op once committed
-	runID := writer.RunID()
 
 	// The bookmark is where this run started, not where it ended nor the newest updated_at seen:
 	// conversations updated while the run goes on are then found again by the next run.
@@ -237,14 +235,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		}
 	}
 
-	rej := newRejects(o.Out, runID)
-	sink := func(rec schemas.Record) error {
-		if h, ok := held[rec.ID()]; ok && h.Date != rec.Date {
-			writer.Delete(rec.ID(), h.Date) // its created_at moved: the old partition must let it go
-		}
-		return writer.Add(rec)
-	}
-	truncated, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, rej, sink)
+	truncated, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, rej, run.add)
 	rejectsPath, rejErr := rej.close()
 	if runErr == nil {
 		runErr = rejErr
@@ -287,6 +278,9 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		Listed: prog.Listed, Skipped: prog.Skipped, Retrieved: prog.Retrieved, NotFound: prog.NotFound,
 		Truncated: truncated, Rejected: int64(len(rej.items)), Failed: prog.Failed, Deleted: len(deleted),
 	}
+	if errors.Is(runErr, extract.ErrAuth) {
+		runErr = fmt.Errorf("%w (check INTERCOM_ACCESS_TOKEN: a token that is invalid, revoked or expired needs replacing; a plan restriction needs the workspace's admin)", runErr)
+	}
 	if runErr != nil {
 		sum.Calls, sum.Retries, sum.RateLimited = cs.Calls, cs.Retries, cs.RateLimited
 		sum.Elapsed = time.Since(started)
@@ -315,7 +309,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if m.Failures == nil {
 		m.Failures = []load.Failure{}
 	}
-	res, err := ds.Commit(ctx, writer, m, load.State{Bookmark: next, APIVersion: o.Extract.APIVersion})
+	res, err := ds.Commit(ctx, writer, m, &load.State{Bookmark: next, APIVersion: o.Extract.APIVersion})
 	cs = client.Stats()
 	sum.Calls, sum.Retries, sum.RateLimited = cs.Calls, cs.Retries, cs.RateLimited
 	sum.Conversations, sum.Parts, sum.Tags, sum.Ratings = res.Conversations, res.Parts, res.Tags, res.Ratings

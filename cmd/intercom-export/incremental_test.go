@@ -98,6 +98,7 @@ func requireSameAsFreshExport(t *testing.T, db *sql.DB, srv *intercomtest.Server
 	}
 }
 
+// readManifest reads the manifest of the run that set the folder's state.
 func readManifest(t *testing.T, dir string) load.Manifest {
 	t.Helper()
 	var st load.State
@@ -106,7 +107,22 @@ func readManifest(t *testing.T, dir string) load.Manifest {
 		t.Fatal(err)
 	}
 	json.Unmarshal(data, &st)
-	data, err = os.ReadFile(filepath.Join(dir, load.StateDir, "runs", st.RunID+".json"))
+	return readManifestFile(t, filepath.Join(dir, load.StateDir, "runs", st.RunID+".json"))
+}
+
+// readManifestAny reads the only run manifest of a folder.
+func readManifestAny(t *testing.T, dir string) load.Manifest {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(dir, load.StateDir, "runs", "*.json"))
+	if len(runs) != 1 {
+		t.Fatalf("want one run manifest, found %v", runs)
+	}
+	return readManifestFile(t, runs[0])
+}
+
+func readManifestFile(t *testing.T, path string) load.Manifest {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

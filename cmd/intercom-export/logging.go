@@ -27,6 +27,9 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 	default:
 		return zerolog.Nop(), fmt.Errorf("%w: --log-format %q: use auto, console or json", errUsage, format)
 	}
+	// Workers log concurrently; a writer that is not an *os.File (a pipe wrapper, a test buffer) needs
+	// the serialisation.
+	w = zerolog.SyncWriter(w)
 	if format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}

@@ -115,6 +115,60 @@ func (r *rejects) close() (string, error) {
 	return r.path, nil
 }
 
+// folderRun is what export and convert share: the output folder held for one run, what it holds, the
+// writer of the run's files, and where rejected conversations go.
+type folderRun struct {
+	ds     *load.Dataset
+	held   map[string]load.Held
+	writer *load.Writer
+	rej    *rejects
+}
+
+// openRun takes the folder's lock (rolling forward or cleaning up after a dead run), installs the
+// check of new files, reads what the folder holds and starts a writer.
+func openRun(out string, cfg load.Config, log zerolog.Logger) (*folderRun, error) {
+	ds, err := load.OpenDataset(out, log)
+	if err != nil {
+		return nil, err
+	}
+	// Every new file is read back by an independent implementation before the run commits it.
+	ds.SetVerify(func(files []load.File) error {
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for _, f := range files {
+			if !f.Removed {
+				g.Go(func() error { return load.CheckFile(filepath.Join(out, f.TempPath), f.Table, f.Rows) })
+			}
+		}
+		return g.Wait()
+	})
+	held, err := ds.Index()
+	if err != nil {
+		ds.Close()
+		return nil, err
+	}
+	w, err := ds.NewWriter(cfg)
+	if err != nil {
+		ds.Close()
+		return nil, err
+	}
+	return &folderRun{ds: ds, held: held, writer: w, rej: newRejects(out, w.RunID())}, nil
+}
+
+// add hands a conversation's rows to the writer, replacing what the folder holds of it.
+func (r *folderRun) add(rec schemas.Record) error {
+	if h, ok := r.held[rec.ID()]; ok && h.Date != rec.Date {
+		r.writer.Delete(rec.ID(), h.Date) // its created_at moved: the old partition must let it go
+	}
+	return r.writer.Add(rec)
+}
+
+// close drops what was not committed and releases the lock.
+func (r *folderRun) close() {
+	r.writer.Abort() // a no-op once committed
+	r.ds.Close()
+}
+
 // runStages wires src → transform (one worker per core) → sink, and returns when every stage is done
 // or one failed. Conversations that cannot be transformed go to rej, and the run goes on.
 func runStages(ctx context.Context, log zerolog.Logger, src source, opts transform.Options, rej *rejects, sink func(schemas.Record) error) (truncated int64, err error) {
@@ -137,8 +191,11 @@ func runStages(ctx context.Context, log zerolog.Logger, src source, opts transfo
 				rec, err := transform.ConversationWith(c.JSON, opts)
 				if err != nil {
 					// Bad data does not stop good data: the conversation is set aside with its reason.
-					log.Warn().Str("conversation_id", c.ID).Err(err).Msg("conversation rejected")
-					rej.add(rejection{ConversationID: c.ID, UpdatedAt: c.UpdatedAt, Reason: err.Error(), JSON: rawJSON(c.JSON)})
+					if c.ID == "" {
+						c.ID = idOf(c.JSON)
+					}
+					log.Warn().Str("conversation_id", c.ID).Str("origin", c.Origin).Err(err).Msg("conversation rejected")
+					rej.add(rejection{ConversationID: c.ID, UpdatedAt: c.UpdatedAt, Source: c.Origin, Reason: err.Error(), JSON: rawJSON(c.JSON)})
 					continue
 				}
 				if rec.Conversation.PartsTruncated {
@@ -171,6 +228,23 @@ func runStages(ctx context.Context, log zerolog.Logger, src source, opts transfo
 	})
 	err = g.Wait()
 	return truncatedN.Load(), err
+}
+
+// idOf finds a rejected conversation's id, when it has one, to name it.
+func idOf(raw []byte) string {
+	var probe struct {
+		ID json.Number `json:"id"`
+	}
+	if json.Unmarshal(raw, &probe) == nil {
+		return probe.ID.String()
+	}
+	var quoted struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &quoted) == nil {
+		return quoted.ID
+	}
+	return ""
 }
 
 // rawJSON keeps a rejected conversation's bytes as JSON when they are JSON, else as a JSON string.

@@ -2,6 +2,7 @@ package intercomtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -30,6 +31,10 @@ type Options struct {
 	// revoked during a run.
 	AuthError      string
 	AuthErrorAfter int
+
+	// Corrupt maps conversation ids to the body GET /conversations/{id} answers for them instead of
+	// the conversation: valid JSON that breaks the model, to see bad data set aside and the rest go on.
+	Corrupt map[string]string
 }
 
 // Stats counts what the server did. Endpoint counters count requests that reached the endpoint:
@@ -319,6 +324,9 @@ func (s *Server) retrieve(w http.ResponseWriter, id string, v version) int {
 	c, ok := s.ws.Conversation(id)
 	if !ok {
 		return s.notFound(w)
+	}
+	if body, corrupt := s.opts.Corrupt[id]; corrupt {
+		return s.writeJSON(w, http.StatusOK, json.RawMessage(body))
 	}
 	return s.writeJSON(w, http.StatusOK, renderConversation(c, v, true))
 }

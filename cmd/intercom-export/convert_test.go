@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/intercom-export/intercom-export/extract/intercomtest"
+)
+
+func convertRun(t *testing.T, want int, args ...string) (string, string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	if code := run(context.Background(), append([]string{"convert", "--log-format", "json"}, args...), func(string) string { return "" }, &o, &e); code != want {
+		t.Fatalf("convert %v exited %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, o.String(), tail(e.String(), 3000))
+	}
+	return o.String(), e.String()
+}
+
+// dump writes the workspace as saved API answers, NDJSON.
+func dump(t *testing.T, ws *intercomtest.Workspace, version string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "conversations.ndjson")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := ws.Dump(f, version); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestConvertEqualsExport(t *testing.T) {
+	ws := intercomtest.NewWorkspace(41, 150)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer srv.Close()
+	exported := t.TempDir()
+	exportRun(t, srv, exported, exitOK, "--api-version", "2.11")
+
+	ndjson := dump(t, ws, "2.11")
+	// The same answers as one JSON array.
+	array := filepath.Join(t.TempDir(), "conversations.json")
+	var elems []json.RawMessage
+	f, _ := os.Open(ndjson)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		elems = append(elems, json.RawMessage(append([]byte(nil), sc.Bytes()...)))
+	}
+	f.Close()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep the answers' bytes, so source_json compares equal
+	enc.SetIndent("", " ")
+	if err := enc.Encode(elems); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(array, buf.Bytes(), 0o644)
+
+	db := openDuckDB(t)
+	want := snapshot(t, db, exported, nil)
+	for name, input := range map[string]string{"ndjson": ndjson, "array": array} {
+		t.Run(name, func(t *testing.T) {
+			out := t.TempDir()
+			stdout, _ := convertRun(t, exitOK, "--out", out, input)
+			if !strings.Contains(stdout, "conversations 150,") {
+				t.Errorf("summary: %s", stdout)
+			}
+			got := snapshot(t, db, out, nil)
+			for table := range want {
+				if !reflect.DeepEqual(got[table], want[table]) {
+					t.Errorf("%s: convert gives %d rows that differ from export's %d", table, len(got[table]), len(want[table]))
+				}
+			}
+			if m := readManifestAny(t, out); m.Command != "convert" || m.Status != "success" {
+				t.Errorf("manifest %+v", m)
+			}
+		})
+	}
+}
+
+func TestConvertSetsBadLinesAsideAndKeepsTheRest(t *testing.T) {
+	ws := intercomtest.NewWorkspace(42, 40)
+	good := dump(t, ws, "2.16")
+	lines, _ := os.ReadFile(good)
+	all := strings.Split(strings.TrimSpace(string(lines)), "\n")
+	bad := append([]string{}, all[:10]...)
+	bad = append(bad, `{"type":"conversation","id":"x1","created_at":"yesterday"}`, `this is not json`, `{"type":"conversation","created_at":1700000000}`)
+	bad = append(bad, all[10:]...)
+	input := filepath.Join(t.TempDir(), "mixed.ndjson")
+	os.WriteFile(input, []byte(strings.Join(bad, "\n")+"\n"), 0o644)
+
+	out := t.TempDir()
+	_, stderr := convertRun(t, exitPartial, "--out", out, input)
+	if !strings.Contains(stderr, "3 conversations could not be converted") {
+		t.Errorf("stderr does not count the bad lines:\n%s", tail(stderr, 2000))
+	}
+	db := openDuckDB(t)
+	if got := scalar(t, db, "SELECT count(*) FROM "+table(out, "conversations")); got != "40" {
+		t.Errorf("%s conversations converted, want the 40 good ones", got)
+	}
+	rejects, _ := filepath.Glob(filepath.Join(out, "_intercom_export", "rejects", "*.ndjson"))
+	if len(rejects) != 1 {
+		t.Fatalf("rejects files: %v", rejects)
+	}
+	data, _ := os.ReadFile(rejects[0])
+	for _, want := range []string{input + ":11", "created_at", input + ":12", input + ":13", `"conversation_id":"x1"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("rejects file lacks %q:\n%s", want, data)
+		}
+	}
+}
+
+func TestConvertUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"x.ndjson"}, "--out is required"},
+		{[]string{"--out", t.TempDir()}, "no input"},
+		{[]string{"--out", t.TempDir(), "/no/such/file.ndjson"}, `cannot read input "/no/such/file.ndjson"`},
+	} {
+		_, stderr := convertRun(t, exitUsage, tc.args...)
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("convert %v: stderr %q lacks %q", tc.args, stderr, tc.want)
+		}
+	}
+}
