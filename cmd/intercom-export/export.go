@@ -41,7 +41,7 @@ type exportOptions struct {
 // commonFlags registers the flags export and demo share.
 func commonFlags(fs *flag.FlagSet, o *exportOptions) {
 	fs.StringVar(&o.Extract.APIVersion, "api-version", extract.DefaultAPIVersion, "Intercom-Version to pin: 1.0..1.4, 2.0..2.16 or Preview")
-	fs.IntVar(&o.Extract.Concurrency, "concurrency", 32, "conversations retrieved at once")
+	fs.IntVar(&o.Extract.Concurrency, "concurrency", 32, "at least this many conversations retrieved at once; more (up to 256) when the API's latency needs it to reach the rate limit")
 	fs.IntVar(&o.Extract.MaxAttempts, "max-attempts", 8, "attempts per API request before giving up")
 	fs.DurationVar(&o.Extract.MaxRetryTime, "max-retry-time", 10*time.Minute, "time one API request may spend retrying")
 	fs.DurationVar(&o.Extract.RequestTimeout, "request-timeout", 60*time.Second, "time limit of one API attempt")
@@ -140,7 +140,14 @@ func checkFlagValues(o exportOptions) error {
 
 // export validates everything, then runs the pipeline, commits and prints the summary.
 func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) error {
-	log, err := newLogger(stderr, o.LogFormat, o.LogLevel)
+	// On a terminal a live progress line sits under the log, which then writes above it.
+	format := resolveLogFormat(o.LogFormat, stderr)
+	terminal := format == "console" && isTerminal(stderr)
+	var logOut io.Writer = stderr
+	if terminal {
+		logOut = newStatusLine(stderr)
+	}
+	log, err := newLogger(logOut, format, o.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -235,7 +242,17 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		}
 	}
 
+	stopProgress := reportProgress(ctx, log, logOut, terminal, 0, func() progressSnapshot {
+		p, cs := ex.Progress(), client.Stats()
+		total := int64(-1)
+		if p.ListingDone {
+			total = p.Listed - p.Skipped
+		}
+		return progressSnapshot{Listed: p.Listed, Done: p.Retrieved + p.NotFound + p.Failed, Total: total,
+			Retries: cs.Retries, RateLimited: cs.RateLimited}
+	})
 	truncated, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, rej, run.add)
+	stopProgress()
 	rejectsPath, rejErr := rej.close()
 	if runErr == nil {
 		runErr = rejErr

@@ -16,13 +16,7 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, level)
 	}
-	switch format {
-	case "auto":
-		if isTerminal(w) {
-			format = "console"
-		} else {
-			format = "json"
-		}
+	switch format = resolveLogFormat(format, w); format {
 	case "console", "json":
 	default:
 		return zerolog.Nop(), fmt.Errorf("%w: --log-format %q: use auto, console or json", errUsage, format)
@@ -34,6 +28,17 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// resolveLogFormat turns "auto" into console on a terminal and json elsewhere.
+func resolveLogFormat(format string, w io.Writer) string {
+	if format != "auto" {
+		return format
+	}
+	if isTerminal(w) {
+		return "console"
+	}
+	return "json"
 }
 
 func isTerminal(w io.Writer) bool {
