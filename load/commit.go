@@ -8,11 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/intercom-export/intercom-export/schemas"
@@ -61,6 +61,7 @@ type pending struct {
 	File
 	temp    string   // absolute; empty when Removed
 	created []string // folders created for the temp file, shallowest first
+	linked  bool     // temp is a hard link to a spool, written without an fsync
 }
 
 // Commit merges every partition touched by Add or Delete with its published files and publishes the
@@ -87,6 +88,15 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	}
 	slices.Sort(dates)
 
+	// Phase 0: the memory buffers go to staging first, so that each partition's rows leave the heap
+	// before the merges start, instead of all staying until the end (a retry needs them): merging many
+	// spools with the whole budget still held ran the garbage collector without pause under the CLI's
+	// memory limit. A partition with nothing else becomes a single spool, published by linkSpool, so
+	// this writes nothing twice when the input comes in date order.
+	if err := w.spillAll(ctx, dates); err != nil {
+		return Result{}, fmt.Errorf("load: commit: %w", err)
+	}
+
 	// Phase 1: write and sync every new file under its temporary name.
 	slots := make([][]pending, len(dates))
 	g, gctx := errgroup.WithContext(ctx)
@@ -112,6 +122,11 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	var pend []pending
 	for _, s := range slots {
 		pend = append(pend, s...)
+	}
+	if err == nil {
+		// Every new file, and every folder made for one, must be on disk before the journal is: one
+		// syncfs covers them all (see durable).
+		err = w.durable(pend)
 	}
 	if err != nil {
 		removeTemps(pend)
@@ -146,6 +161,37 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
+// spillAll spills every partition holding rows in memory, CommitWorkers at a time. A partition whose
+// spill fails is left as it was, so Commit may be retried.
+func (w *Writer) spillAll(ctx context.Context, dates []schemas.Date) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(w.cfg.CommitWorkers)
+	var spilled []*partition
+	for _, d := range dates {
+		if p := w.parts[d]; len(p.recs) > 0 {
+			spilled = append(spilled, p)
+			g.Go(func() error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				if err := w.spillPartition(p); err != nil {
+					return fmt.Errorf("partition %s: %w", p.date, err)
+				}
+				return nil
+			})
+		}
+	}
+	err := g.Wait()
+	for _, p := range spilled {
+		w.bytes -= p.spilled
+		p.spilled = 0
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
 // tempName is the name new files are written under next to data.parquet. The leading dot and the
 // suffix keep it out of `*.parquet` globs; the run id keeps runs apart.
 func (w *Writer) tempName() string { return "." + DataFile + "." + w.cfg.RunID + ".tmp" }
@@ -153,6 +199,9 @@ func (w *Writer) tempName() string { return "." + DataFile + "." + w.cfg.RunID +
 // commitPartition writes the new files of one partition under their temporary names.
 func (w *Writer) commitPartition(p *partition) ([]pending, error) {
 	part := p.date.PartitionDir()
+	if out, ok, err := w.linkSpool(p); ok || err != nil {
+		return out, err
+	}
 	j := &mergeJob{
 		p:        p,
 		recs:     sortedRecords(p.recs),
@@ -160,9 +209,9 @@ func (w *Writer) commitPartition(p *partition) ([]pending, error) {
 		spoolAt:  func(table string, epoch int) string { return w.spoolPath(table, p.date, epoch) },
 		existing: func(table string) string { return filepath.Join(w.cfg.Dir, table, part, DataFile) },
 		outAt:    func(table string) string { return filepath.Join(w.cfg.Dir, table, part, w.tempName()) },
-		opts:     w.writerOptions(&parquet.Zstd),
+		opts:     w.writerOptions(zstdCodec),
 		pools:    &w.finalPool,
-		sync:     true,
+		sync:     !w.bulkSync(),
 	}
 	res, err := j.run()
 	if err != nil {
@@ -189,6 +238,61 @@ func (w *Writer) commitPartition(p *partition) ([]pending, error) {
 		}
 	}
 	return out, nil
+}
+
+// linkSpool publishes a partition whose rows all sit in one spool, with nothing published before and
+// nothing deleted: the spool's files are what merging would write (spools are written with the final
+// files' options), so they are hard-linked under their temporary names instead of being rewritten. The
+// spool keeps its own name, so a failed Commit can be retried. ok is false when the partition does not
+// qualify, or the filesystem has no hard links: it is then merged as usual.
+func (w *Writer) linkSpool(p *partition) (out []pending, ok bool, err error) {
+	if len(p.recs) != 0 || len(p.spools) != 1 || len(p.deletes) != 0 {
+		return nil, false, nil
+	}
+	part := p.date.PartitionDir()
+	for _, table := range Tables {
+		switch _, err := os.Lstat(filepath.Join(w.cfg.Dir, table, part)); {
+		case err == nil:
+			return nil, false, nil // a published partition: merge with it
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, false, err
+		}
+	}
+	s := p.spools[0]
+	fail := func(err error) ([]pending, bool, error) {
+		removeTemps(out)
+		return nil, false, err
+	}
+	for i, table := range Tables {
+		if !s.has[i] {
+			continue
+		}
+		temp := filepath.Join(w.cfg.Dir, table, part, w.tempName())
+		created, err := mkdirAll(filepath.Dir(temp))
+		if err != nil {
+			return fail(err)
+		}
+		pd := pending{
+			File: File{Table: table, Date: p.date, Path: filepath.Join(table, part, DataFile),
+				TempPath: filepath.Join(table, part, w.tempName()), Rows: s.rows[i], Added: s.rows[i]},
+			temp: temp, created: created, linked: true,
+		}
+		out = append(out, pd)
+		if err := os.Link(w.spoolPath(table, p.date, s.epoch), temp); err != nil {
+			if len(out) == 1 && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EXDEV)) {
+				out[0].temp = ""
+				removeTemps(out)
+				return nil, false, nil // no hard links here: merge
+			}
+			return fail(err)
+		}
+		fi, err := os.Stat(temp)
+		if err != nil {
+			return fail(err)
+		}
+		out[len(out)-1].Bytes = fi.Size()
+	}
+	return out, true, nil
 }
 
 // publish renames the temporary files into place, removes emptied files and syncs the folders that
@@ -240,6 +344,14 @@ func (w *Writer) publish(pend []pending) (Result, error) {
 	for d := range dirs {
 		sorted = append(sorted, d)
 	}
+	if w.bulkSync() {
+		switch err := syncFS(w.cfg.Dir); {
+		case err == nil:
+			return res, nil
+		case !errors.Is(err, errSyncFSUnsupported):
+			return res, err
+		}
+	}
 	slices.SortFunc(sorted, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	for _, d := range sorted {
 		if err := syncDir(d); err != nil {
@@ -247,6 +359,59 @@ func (w *Writer) publish(pend []pending) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// errSyncFSUnsupported is syncFS's answer where syncfs(2) does not exist.
+var errSyncFSUnsupported = errors.New("syncfs is not supported")
+
+// bulkSync reports whether Commit makes its files durable with one syncfs(2) on the output folder's
+// filesystem instead of an fsync per file and per folder.
+func (w *Writer) bulkSync() bool { return !w.noSyncFS && runtime.GOOS == "linux" }
+
+// durable makes the files of phase 1 and the folders created for them durable, before the journal
+// names them. Written without an fsync each (see bulkSync), they are flushed by one syncfs; where
+// syncfs is missing, each is synced on its own.
+func (w *Writer) durable(pend []pending) error {
+	bulk := w.bulkSync()
+	if bulk {
+		err := syncFS(w.cfg.Dir)
+		if !errors.Is(err, errSyncFSUnsupported) {
+			return err
+		}
+		w.noSyncFS = true
+	}
+	// Without bulk syncing, merged files were synced as they were closed; linked spools were not.
+	dirs := map[string]bool{}
+	for _, p := range pend {
+		if p.temp == "" || !p.linked && !bulk {
+			continue
+		}
+		if err := syncFile(p.temp); err != nil {
+			return err
+		}
+		dirs[filepath.Dir(p.temp)] = true
+		for _, c := range p.created {
+			dirs[filepath.Dir(c)] = true
+		}
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	return nil
 }
 
 // removeTemps removes unpublished temporary files and the folders created for them when empty.

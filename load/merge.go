@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,7 +140,7 @@ func fileCursor[T any](t tableDef[T], path string, epoch int) (c *cursor[T], err
 		return nil, err
 	}
 	return &cursor[T]{
-		epoch: epoch, name: path, id: t.id, buf: make([]T, bufRows(r.NumRows())),
+		epoch: epoch, name: path, id: t.id, buf: make([]T, min(bufRows(r.NumRows()), t.batch)),
 		fill: func(buf []T) (n int, err error) {
 			defer recoverParquet(&err, "reading "+path)
 			return r.Read(buf)
@@ -306,23 +307,29 @@ func (o *outFile[T]) discard() {
 	o.w, o.created, o.batch, o.rows = nil, nil, nil, 0
 }
 
-// mkdirAll is os.MkdirAll that reports which folders it created, shallowest first.
+// mkdirAll is os.MkdirAll that reports which folders it created, shallowest first. It tries Mkdir first:
+// the usual case, a new partition folder in an existing table folder, costs one system call.
 func mkdirAll(dir string) ([]string, error) {
-	var missing []string
-	for p := dir; ; p = filepath.Dir(p) {
-		if _, err := os.Stat(p); err == nil {
-			break
-		}
-		missing = append(missing, p)
-		if filepath.Dir(p) == p {
-			break
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	err := os.Mkdir(dir, 0o755)
+	switch {
+	case err == nil:
+		return []string{dir}, nil
+	case errors.Is(err, fs.ErrExist):
+		return nil, nil
+	case !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir:
 		return nil, err
 	}
-	slices.Reverse(missing)
-	return missing, nil
+	created, err := mkdirAll(filepath.Dir(dir))
+	if err != nil {
+		return nil, err
+	}
+	switch err := os.Mkdir(dir, 0o755); {
+	case err == nil:
+		created = append(created, dir)
+	case !errors.Is(err, fs.ErrExist):
+		return created, err
+	}
+	return created, nil
 }
 
 // mergeStats counts what one table's merge did.

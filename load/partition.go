@@ -29,6 +29,7 @@ type buffered struct {
 type spool struct {
 	epoch int
 	has   [numTables]bool
+	rows  [numTables]int64
 }
 
 // partition is the state of one date touched by this run.
@@ -41,6 +42,7 @@ type partition struct {
 	date    schemas.Date
 	recs    map[string]*buffered
 	bytes   int64
+	spilled int64 // bytes of the last spill, for spill to account for
 	epoch   int
 	spools  []spool
 	deletes map[string]int

@@ -31,6 +31,9 @@ var Tables = [numTables]string{
 type tableDef[T any] struct {
 	index int
 	name  string
+	// batch is how many rows a file cursor reads at a time: fewer for wide rows, since a merge holds
+	// one batch per source (up to maxSpools+2) per worker.
+	batch int
 	id    func(*T) string
 	count func(*schemas.Record) int
 	at    func(*schemas.Record, int) *T
@@ -38,25 +41,26 @@ type tableDef[T any] struct {
 
 var (
 	convDef = tableDef[schemas.Conversation]{
-		index: tConversations, name: schemas.TableConversations,
+		// A conversation row holds its whole JSON (source_json), often kilobytes.
+		index: tConversations, name: schemas.TableConversations, batch: 32,
 		id:    func(r *schemas.Conversation) string { return r.ConversationID },
 		count: func(*schemas.Record) int { return 1 },
 		at:    func(r *schemas.Record, _ int) *schemas.Conversation { return &r.Conversation },
 	}
 	partDef = tableDef[schemas.ConversationPart]{
-		index: tParts, name: schemas.TableConversationParts,
+		index: tParts, name: schemas.TableConversationParts, batch: batchRows,
 		id:    func(r *schemas.ConversationPart) string { return r.ConversationID },
 		count: func(r *schemas.Record) int { return len(r.Parts) },
 		at:    func(r *schemas.Record, i int) *schemas.ConversationPart { return &r.Parts[i] },
 	}
 	tagDef = tableDef[schemas.ConversationTag]{
-		index: tTags, name: schemas.TableConversationTags,
+		index: tTags, name: schemas.TableConversationTags, batch: batchRows,
 		id:    func(r *schemas.ConversationTag) string { return r.ConversationID },
 		count: func(r *schemas.Record) int { return len(r.Tags) },
 		at:    func(r *schemas.Record, i int) *schemas.ConversationTag { return &r.Tags[i] },
 	}
 	ratingDef = tableDef[schemas.ConversationRating]{
-		index: tRatings, name: schemas.TableConversationRatings,
+		index: tRatings, name: schemas.TableConversationRatings, batch: batchRows,
 		id: func(r *schemas.ConversationRating) string { return r.ConversationID },
 		count: func(r *schemas.Record) int {
 			if r.Rating == nil {

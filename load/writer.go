@@ -12,6 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/intercom-export/intercom-export/schemas"
 )
@@ -32,8 +33,10 @@ type Writer struct {
 	spills int   // spill events, for the log
 	err    error // sticky: a failed spill leaves buffers that cannot be trusted
 	closed bool
+	// noSyncFS: sync each file and folder instead of one syncfs (see bulkSync).
+	noSyncFS bool
 
-	// Parquet writers for reuse, by table: final files (zstd) and spools (snappy).
+	// Parquet writers for reuse, by table: final files and linkable spools (zstd), other spools (snappy).
 	finalPool, spoolPool [numTables]sync.Pool
 }
 
@@ -157,7 +160,8 @@ func (w *Writer) partition(d schemas.Date) *partition {
 }
 
 func (w *Writer) spoolPath(table string, d schemas.Date, epoch int) string {
-	return filepath.Join(w.staging, table, d.String(), "spool-"+strconv.Itoa(epoch)+".parquet")
+	// One folder per date, not per table and date: creating folders is a good part of a spill's cost.
+	return filepath.Join(w.staging, "spools", d.String(), "spool-"+table+"-"+strconv.Itoa(epoch)+".parquet")
 }
 
 // spill writes the largest memory buffers to staging until half the budget is free, so that the next
@@ -172,17 +176,36 @@ func (w *Writer) spill() error {
 	slices.SortFunc(ps, func(a, b *partition) int {
 		return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.date, b.date))
 	})
-	before, n := w.bytes, 0
+	before, left := w.bytes, w.bytes
+	var chosen []*partition
 	for _, p := range ps {
-		if w.bytes <= w.cfg.MemoryBudget/2 {
+		if left <= w.cfg.MemoryBudget/2 {
 			break
 		}
-		if err := w.spillPartition(p); err != nil {
-			w.err = fmt.Errorf("load: spilling partition %s: %w", p.date, err)
-			return w.err
-		}
-		n++
+		chosen = append(chosen, p)
+		left -= p.bytes
 	}
+	// Partitions spill independently: CommitWorkers at a time.
+	var g errgroup.Group
+	g.SetLimit(w.cfg.CommitWorkers)
+	for _, p := range chosen {
+		g.Go(func() error {
+			if err := w.spillPartition(p); err != nil {
+				return fmt.Errorf("load: spilling partition %s: %w", p.date, err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	for _, p := range chosen {
+		w.bytes -= p.spilled
+		p.spilled = 0
+	}
+	if err != nil {
+		w.err = err
+		return w.err
+	}
+	n := len(chosen)
 	w.spills++
 	w.cfg.Logger.Debug().Int("partitions", n).Int64("bytes_before", before).Int64("bytes_after", w.bytes).
 		Msg("load: spilled buffers to staging")
@@ -193,17 +216,22 @@ func (w *Writer) spill() error {
 // already has maxSpools spools they are merged into the new one, so Commit never opens more than
 // maxSpools+2 readers per table.
 func (w *Writer) spillPartition(p *partition) error {
+	compact := len(p.spools) >= maxSpools
 	j := &mergeJob{
 		p:       p,
 		recs:    sortedRecords(p.recs),
 		spoolAt: func(table string, epoch int) string { return w.spoolPath(table, p.date, epoch) },
 		outAt:   func(table string) string { return w.spoolPath(table, p.date, p.epoch) },
-		// Spools are read once, soon, by this process: speed over size, and no fsync (a crash loses
-		// the run anyway).
+		// A spool that is the partition's only one is written like a final file (zstd), so that Commit
+		// can publish it as it is, with a hard link (linkSpool), when nothing else arrives for the
+		// partition. The others will be merged again: speed over size (snappy). No fsync: a crash loses
+		// the run anyway, and Commit syncs what it publishes.
 		opts:  w.writerOptions(&parquet.Snappy),
 		pools: &w.spoolPool,
 	}
-	compact := len(p.spools) >= maxSpools
+	if len(p.spools) == 0 || compact {
+		j.opts, j.pools = w.writerOptions(zstdCodec), &w.finalPool
+	}
 	if compact {
 		j.spools = p.spools
 	}
@@ -214,6 +242,7 @@ func (w *Writer) spillPartition(p *partition) error {
 	s := spool{epoch: p.epoch}
 	for i := range res {
 		s.has[i] = res[i].rows > 0
+		s.rows[i] = res[i].rows
 	}
 	if compact {
 		for _, old := range p.spools {
@@ -226,19 +255,40 @@ func (w *Writer) spillPartition(p *partition) error {
 		p.spools = p.spools[:0]
 	}
 	p.spools = append(p.spools, s)
-	w.bytes -= p.bytes
+	p.spilled = p.bytes // subtracted from the Writer's total by spill, once every worker is done
 	p.bytes = 0
 	p.recs = make(map[string]*buffered)
 	p.epoch++
 	return nil
 }
 
+// freeText lists the columns holding free text or JSON, by path: their minimum and maximum are whole
+// values (a conversation's JSON, a message body), useless for pruning, and would be copied into every
+// file's footer.
+var freeText = [][]string{
+	{"title"}, {"message_subject"}, {"message_body"}, {"message_url"}, {"message_author_name"},
+	{"message_author_email"}, {"first_contact_reply_url"}, {"sla_name"}, {"ai_agent_source_title"},
+	{"ai_agent_rating_remark"}, {"custom_attributes"}, {"source_json"},
+	{"message_attachments", "list", "element", "name"}, {"message_attachments", "list", "element", "url"},
+	{"body"}, {"author_name"}, {"author_email"},
+	{"attachments", "list", "element", "name"}, {"attachments", "list", "element", "url"},
+	{"remark"},
+}
+
 func (w *Writer) writerOptions(codec compress.Codec) []parquet.WriterOption {
-	return []parquet.WriterOption{
+	opts := []parquet.WriterOption{
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(w.cfg.RowGroupRows),
 		parquet.CreatedBy("intercom-export", w.cfg.Version, ""),
+		// Statistics in every data page header repeat the column chunk's (footer and column index),
+		// uncompressed: with one page per column in a daily partition, they doubled the size of the
+		// free-text columns. Readers use the chunk statistics and the column index.
+		parquet.DataPageStatistics(false),
 	}
+	for _, path := range freeText {
+		opts = append(opts, parquet.SkipPageBounds(path...))
+	}
+	return opts
 }
 
 // Abort drops the run: staging is removed and the published data is left as it was. Abort after a

@@ -20,6 +20,11 @@ func convertRun(t *testing.T, want int, args ...string) (string, string) {
 	if code := run(context.Background(), append([]string{"convert", "--log-format", "json"}, args...), func(string) string { return "" }, &o, &e); code != want {
 		t.Fatalf("convert %v exited %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, o.String(), tail(e.String(), 3000))
 	}
+	for i, a := range args {
+		if a == "--out" && i+1 < len(args) {
+			verifyOutput(t, args[i+1])
+		}
+	}
 	return o.String(), e.String()
 }
 

@@ -16,8 +16,8 @@ import (
 	"github.com/intercom-export/intercom-export/extract/intercomtest"
 )
 
-// syncBuffer takes writes from many goroutines: at debug level every worker logs each attempt, and the
-// command's logger does not serialise writes (os.Stderr does not need it; a bytes.Buffer does).
+// syncBuffer takes writes from many goroutines (workers' log events, the progress reporter) while a
+// test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

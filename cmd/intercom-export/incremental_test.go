@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,13 +36,16 @@ func changeSome(t *testing.T, ws *intercomtest.Workspace, k int, at int64) []str
 	return ids
 }
 
+// newPartSeq keeps added part ids unique when two changes land in the same second.
+var newPartSeq atomic.Int64
+
 // change changes each conversation in one of four ways, in turn.
 func change(ws *intercomtest.Workspace, ids []string, at int64) {
 	for n, id := range ids {
 		ws.Update(id, at, func(c *intercomtest.Conversation) {
 			switch n % 4 {
 			case 0:
-				c.Parts = append(c.Parts, intercomtest.Part{ID: fmt.Sprintf("%s-new-%d", c.ID, at), PartType: "comment",
+				c.Parts = append(c.Parts, intercomtest.Part{ID: fmt.Sprintf("%s-new-%d-%d", c.ID, at, newPartSeq.Add(1)), PartType: "comment",
 					Body: "<p>a new reply</p>", CreatedAt: at, UpdatedAt: at, NotifiedAt: at,
 					Author: intercomtest.Author{Type: "admin", ID: "814860", Name: "Ada", Email: "ada@example.com"}})
 			case 1:

@@ -5,31 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 )
-
-// progressBuffer is a bytes.Buffer the reporter's goroutine may write while the test reads.
-type progressBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *progressBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *progressBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls until cond holds; the deadline only keeps a broken reporter from hanging the test.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -56,7 +37,7 @@ func countingSource() progressSource {
 }
 
 func TestProgressLineOnTerminal(t *testing.T) {
-	var buf progressBuffer
+	var buf syncBuffer
 	stop := reportProgress(context.Background(), zerolog.Nop(), &buf, true, 0, countingSource())
 	waitFor(t, "a line with the total", func() bool { return strings.Contains(buf.String(), "/1000") })
 	stop()
@@ -76,7 +57,7 @@ func TestProgressLineOnTerminal(t *testing.T) {
 }
 
 func TestProgressEventsInJSONLogs(t *testing.T) {
-	var buf progressBuffer
+	var buf syncBuffer
 	log := zerolog.New(&buf)
 	stop := reportProgress(context.Background(), log, &buf, false, 5*time.Millisecond, countingSource())
 	waitFor(t, "progress events with a total", func() bool { return strings.Count(buf.String(), `"total"`) >= 2 })
@@ -113,7 +94,7 @@ func TestProgressEventsInJSONLogs(t *testing.T) {
 
 func TestProgressStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var buf progressBuffer
+	var buf syncBuffer
 	stop := reportProgress(ctx, zerolog.New(&buf), &buf, false, time.Millisecond, countingSource())
 	cancel()
 	stop() // returns although the context ended first

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/marcboeker/go-duckdb"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/intercom-export/intercom-export/extract/intercomtest"
+	"github.com/intercom-export/intercom-export/load"
+)
+
+// The conversion benchmarks run `intercom-export convert` (built from this package) and the DuckDB peer
+// (bench/duckdb-peer.sql: the same flattening into the same four date-partitioned tables, 2 threads, run
+// by this test binary through go-duckdb) on the same NDJSON dump made by the fake workspace, each in a
+// process of its own, so that the peak RSS and CPU time reported are the process's (getrusage). See
+// bench/README.md.
+
+// benchDuckDBEnv makes the test binary run one SQL script in DuckDB and exit: the peer's own process.
+const benchDuckDBEnv = "INTERCOM_EXPORT_BENCH_DUCKDB_SQL"
+
+func init() {
+	script := os.Getenv(benchDuckDBEnv)
+	if script == "" {
+		return
+	}
+	if err := runSQLFile(script); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runSQLFile(path string) error {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// One statement at a time, so that an error names it.
+	for _, stmt := range strings.Split(string(text), ";\n") {
+		if strings.TrimSpace(stripComments(stmt)) == "" {
+			continue
+		}
+		if _, err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("duckdb: %w\n%s", err, stmt)
+		}
+	}
+	return nil
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+const benchSeed = 20240601
+
+// benchDump writes the NDJSON dump of a fake workspace of n conversations (API 2.16) into dir.
+func benchDump(b *testing.B, dir string, n int) (path string, size int64) {
+	b.Helper()
+	path = filepath.Join(dir, "dump-"+strconv.Itoa(n)+".ndjson")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := intercomtest.NewWorkspace(benchSeed, n).Dump(f, "2.16"); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path, fi.Size()
+}
+
+// childRun is what one process did.
+type childRun struct {
+	elapsed time.Duration
+	cpu     time.Duration // user and system
+	maxRSS  int64         // bytes
+	output  string
+}
+
+// runChild runs a program (intercom-export, or the test binary as the DuckDB peer with extraEnv) and
+// measures it.
+func runChild(b *testing.B, program string, args []string, extraEnv ...string) childRun {
+	b.Helper()
+	cmd := exec.Command(program, args...)
+	cmd.Env = append(os.Environ(), extraEnv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		b.Fatalf("%v: %v\n%s", args, err, out.String())
+	}
+	run := childRun{elapsed: elapsed, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), output: out.String()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		run.maxRSS = ru.Maxrss * 1024 // KiB on Linux
+	}
+	return run
+}
+
+// tableStats sums the Parquet files of one table: how many, their bytes, their rows (from the footers).
+type tableStats struct {
+	files       int
+	bytes, rows int64
+}
+
+func outputStats(b *testing.B, dir string) map[string]tableStats {
+	b.Helper()
+	stats := map[string]tableStats{}
+	for _, table := range load.Tables {
+		var st tableStats
+		err := filepath.WalkDir(filepath.Join(dir, table), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") || strings.HasPrefix(d.Name(), ".") {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			pf, err := parquet.OpenFile(f, fi.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			st.files++
+			st.bytes += fi.Size()
+			st.rows += pf.NumRows()
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stats[table] = st
+	}
+	return stats
+}
+
+func totals(stats map[string]tableStats) (st tableStats) {
+	for _, s := range stats {
+		st.files += s.files
+		st.bytes += s.bytes
+		st.rows += s.rows
+	}
+	return st
+}
+
+// peerScript writes the DuckDB peer's SQL with DUMP and OUT replaced.
+func peerScript(b *testing.B, dir, dump, out string) string {
+	b.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "..", "bench", "duckdb-peer.sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sqlQuote := func(s string) string { return strings.ReplaceAll(s, "'", "''") }
+	s := strings.ReplaceAll(string(text), "'DUMP'", "'"+sqlQuote(dump)+"'")
+	s = strings.ReplaceAll(s, "'OUT/", "'"+sqlQuote(out)+"/")
+	path := filepath.Join(dir, "peer.sql")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+const mb = 1e6
+
+// BenchmarkConvert converts a 10,000-conversation dump with `intercom-export convert` and with the DuckDB
+// peer, each iteration into fresh folders, and reports both and their ratio.
+func BenchmarkConvert(b *testing.B) {
+	benchConvert(b, 10_000, true)
+}
+
+// BenchmarkConvertLarge is the same with 100,000 conversations (600 MB of NDJSON), for peak RSS; it takes
+// minutes, so it only runs when INTERCOM_EXPORT_BENCH_LARGE=1.
+func BenchmarkConvertLarge(b *testing.B) {
+	if os.Getenv("INTERCOM_EXPORT_BENCH_LARGE") != "1" {
+		b.Skip("set INTERCOM_EXPORT_BENCH_LARGE=1 to run it (minutes, 1.3 GB of disk)")
+	}
+	benchConvert(b, 100_000, os.Getenv("INTERCOM_EXPORT_BENCH_PEER") == "1")
+}
+
+// buildProgram builds intercom-export itself for the benchmark: the test binary could act as the program,
+// but it also links the DuckDB library, whose static initialisers add tens of megabytes to its RSS.
+func buildProgram(b *testing.B, dir string) string {
+	b.Helper()
+	bin := filepath.Join(dir, "intercom-export")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func benchConvert(b *testing.B, n int, peer bool) {
+	tmp := b.TempDir()
+	dump, dumpSize := benchDump(b, tmp, n)
+	program := buildProgram(b, tmp)
+	for _, variant := range []struct {
+		name  string
+		extra []string
+	}{
+		{"source_json", nil},
+		{"no_source_json", []string{"--source-json=false"}},
+	} {
+		b.Run(variant.name, func(b *testing.B) {
+			var ours, theirs childRun
+			var ourStats, theirStats map[string]tableStats
+			for i := range b.N {
+				out := filepath.Join(tmp, "out-"+strconv.Itoa(i))
+				args := append([]string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn"}, variant.extra...)
+				run := runChild(b, program, append(args, dump))
+				ours.elapsed += run.elapsed
+				ours.cpu += run.cpu
+				ours.maxRSS = max(ours.maxRSS, run.maxRSS)
+				if i == b.N-1 {
+					ourStats = outputStats(b, out)
+				}
+				os.RemoveAll(out)
+				if !peer {
+					continue
+				}
+				peerOut := filepath.Join(tmp, "peer-"+strconv.Itoa(i))
+				if err := os.MkdirAll(peerOut, 0o755); err != nil {
+					b.Fatal(err)
+				}
+				run = runChild(b, os.Args[0], []string{"-test.run=^$"}, benchDuckDBEnv+"="+peerScript(b, tmp, dump, peerOut))
+				theirs.elapsed += run.elapsed
+				theirs.cpu += run.cpu
+				theirs.maxRSS = max(theirs.maxRSS, run.maxRSS)
+				if i == b.N-1 {
+					theirStats = outputStats(b, peerOut)
+				}
+				os.RemoveAll(peerOut)
+			}
+			per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
+			ourT := totals(ourStats)
+			b.ReportMetric(float64(n)/per(ours.elapsed), "conversations/s")
+			b.ReportMetric(float64(dumpSize)/mb/per(ours.elapsed), "MB/s")
+			b.ReportMetric(per(ours.elapsed)*1e9/float64(n), "ns/conversation")
+			b.ReportMetric(per(ours.cpu), "cpu_s")
+			b.ReportMetric(float64(ours.maxRSS)/(1<<20), "peak_RSS_MiB")
+			b.ReportMetric(float64(ourT.bytes)/mb, "out_MB")
+			b.ReportMetric(float64(ourT.bytes)/float64(max(ourT.rows, 1)), "bytes/row")
+			b.ReportMetric(float64(ourT.files), "files")
+			logStats := func(who string, stats map[string]tableStats) {
+				for _, table := range load.Tables {
+					s := stats[table]
+					b.Logf("%-8s %-22s %5d files %10d rows %12d bytes %8.1f bytes/row", who, table, s.files, s.rows, s.bytes,
+						float64(s.bytes)/float64(max(s.rows, 1)))
+				}
+			}
+			b.Logf("dump: %d conversations, %.1f MB", n, float64(dumpSize)/mb)
+			logStats("ours", ourStats)
+			if !peer {
+				return
+			}
+			theirT := totals(theirStats)
+			b.ReportMetric(float64(n)/per(theirs.elapsed), "duckdb_conversations/s")
+			b.ReportMetric(per(theirs.elapsed)*1e9/float64(n), "duckdb_ns/conversation")
+			b.ReportMetric(per(theirs.cpu), "duckdb_cpu_s")
+			b.ReportMetric(float64(theirs.maxRSS)/(1<<20), "duckdb_peak_RSS_MiB")
+			b.ReportMetric(float64(theirT.bytes)/mb, "duckdb_out_MB")
+			b.ReportMetric(float64(theirT.bytes)/float64(max(theirT.rows, 1)), "duckdb_bytes/row")
+			b.ReportMetric(theirs.elapsed.Seconds()/ours.elapsed.Seconds(), "duckdb/convert_time")
+			logStats("duckdb", theirStats)
+		})
+	}
+}
+
+// BenchmarkConvertInProcess runs convert inside the test binary, for -cpuprofile and -memprofile:
+//
+//	go test ./cmd/intercom-export -run '^$' -bench ConvertInProcess -benchtime 1x -cpuprofile cpu.out
+func BenchmarkConvertInProcess(b *testing.B) {
+	tmp := b.TempDir()
+	dump, dumpSize := benchDump(b, tmp, 10_000)
+	b.ResetTimer()
+	for i := range b.N {
+		out := filepath.Join(tmp, "out-"+strconv.Itoa(i))
+		var stdout, stderr bytes.Buffer
+		args := []string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn", dump}
+		if code := run(context.Background(), args, os.Getenv, &stdout, &stderr); code != 0 {
+			b.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+		b.StopTimer()
+		os.RemoveAll(out)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "conversations/s")
+	b.ReportMetric(float64(b.N)*float64(dumpSize)/mb/b.Elapsed().Seconds(), "MB/s")
+}
