@@ -19,16 +19,8 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# Every package runs under the race detector. The command's end-to-end tests, which export and read back
-# dozens of workspaces and kill real processes, run in full without it (under it they take over 20
-# minutes, nearly all in instrumented Parquet encoding) and under it for the tests that exercise the
-# pipeline's concurrency: the clean, faulty and interrupted exports.
-RACE_E2E := 'TestExportEndToEnd|TestExportUnderFaultsEqualsCleanRun|TestSIGTERMStopsTheRun|TestChangesDuringARunAppearInTheNext'
-
 test: fmt-check vet
-	$(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v /cmd/)
-	$(GO) test -count=1 -timeout 30m ./cmd/...
-	$(GO) test -race -count=1 -timeout 30m -run $(RACE_E2E) ./cmd/...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Benchmarks, recorded in bench/README.md; not part of make test, which asserts no timing. Conversion
 # (convert against the DuckDB peer, each in its own process), the transform and the loader, then
