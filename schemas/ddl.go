@@ -210,17 +210,9 @@ func duckDBView(t sqlTable, dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS\nSELECT\n", quoteDouble(t.name))
 	all := append(slices.Clone(t.fields), partitionField())
-	for i, f := range all {
-		comma := ","
-		if i == len(all)-1 {
-			comma = ""
-		}
-		null := ""
-		if !f.nullable {
-			null = " NOT NULL"
-		}
-		fmt.Fprintf(&b, "  %s%s -- %s%s: %s\n", quoteDouble(f.name), comma, f.duckDB, null, oneLine(f.doc))
-	}
+	writeColumns(&b, all, func(f sqlField, comma string) string {
+		return fmt.Sprintf("  %s%s -- %s%s: %s\n", quoteDouble(f.name), comma, f.duckDB, notNull(f), oneLine(f.doc))
+	})
 	fmt.Fprintf(&b, "FROM read_parquet(%s, hive_partitioning = true, hive_types = {'date': DATE}, union_by_name = true);\n",
 		quoteSingle(tableGlob(dir, t.name)))
 	return b.String()
@@ -231,13 +223,9 @@ func duckDBView(t sqlTable, dir string) string {
 func bigQueryTable(t sqlTable, dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE EXTERNAL TABLE `DATASET.%s` (\n", t.name)
-	for i, f := range t.fields {
-		comma := ","
-		if i == len(t.fields)-1 {
-			comma = ""
-		}
-		fmt.Fprintf(&b, "  %s %s OPTIONS (description = %s)%s\n", quoteBack(f.name), bigQueryType(f.typ), quoteBackslash(f.doc), comma)
-	}
+	writeColumns(&b, t.fields, func(f sqlField, comma string) string {
+		return fmt.Sprintf("  %s %s OPTIONS (description = %s)%s\n", quoteBack(f.name), bigQueryType(f.typ), quoteBackslash(f.doc), comma)
+	})
 	prefix := dir + "/" + t.name
 	fmt.Fprintf(&b, "  )\n  WITH PARTITION COLUMNS (`date` DATE)\n  OPTIONS (\n    format = 'PARQUET',\n")
 	fmt.Fprintf(&b, "    uris = [%s],\n    hive_partition_uri_prefix = %s,\n", quoteBackslash(prefix+"/*"), quoteBackslash(prefix))
@@ -252,17 +240,9 @@ func snowflakeTable(t sqlTable, dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", t.name)
 	all := append(slices.Clone(t.fields), partitionField())
-	for i, f := range all {
-		comma := ","
-		if i == len(all)-1 {
-			comma = ""
-		}
-		null := ""
-		if !f.nullable {
-			null = " NOT NULL"
-		}
-		fmt.Fprintf(&b, "  %s %s%s COMMENT %s%s\n", f.name, snowflakeType(f.typ), null, quoteSingle(f.doc), comma)
-	}
+	writeColumns(&b, all, func(f sqlField, comma string) string {
+		return fmt.Sprintf("  %s %s%s COMMENT %s%s\n", f.name, snowflakeType(f.typ), notNull(f), quoteSingle(f.doc), comma)
+	})
 	b.WriteString(");\n")
 	loc := dir + "/" + t.name + "/"
 	if !strings.HasPrefix(loc, "@") {
@@ -285,13 +265,9 @@ func snowflakeTable(t sqlTable, dir string) string {
 func athenaTable(t sqlTable, dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", t.name)
-	for i, f := range t.fields {
-		comma := ","
-		if i == len(t.fields)-1 {
-			comma = ""
-		}
-		fmt.Fprintf(&b, "  `%s` %s COMMENT %s%s\n", f.name, athenaType(f.typ), quoteBackslash(f.doc), comma)
-	}
+	writeColumns(&b, t.fields, func(f sqlField, comma string) string {
+		return fmt.Sprintf("  `%s` %s COMMENT %s%s\n", f.name, athenaType(f.typ), quoteBackslash(f.doc), comma)
+	})
 	p := partitionField()
 	prefix := dir + "/" + t.name
 	fmt.Fprintf(&b, ")\nPARTITIONED BY (`date` date COMMENT %s)\nSTORED AS PARQUET\nLOCATION %s\n", quoteBackslash(p.doc), quoteBackslash(prefix+"/"))
@@ -306,3 +282,22 @@ func partitionField() sqlField {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// writeColumns writes one line per field; line places the separator, "," on every line but the last.
+func writeColumns(b *strings.Builder, fields []sqlField, line func(f sqlField, comma string) string) {
+	for i, f := range fields {
+		comma := ","
+		if i == len(fields)-1 {
+			comma = ""
+		}
+		b.WriteString(line(f, comma))
+	}
+}
+
+// notNull is the constraint of a column that cannot be NULL.
+func notNull(f sqlField) string {
+	if f.nullable {
+		return ""
+	}
+	return " NOT NULL"
+}
