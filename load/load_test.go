@@ -551,7 +551,7 @@ func TestSpillingGivesTheSameFiles(t *testing.T) {
 			}
 		}
 		if budget < 1<<20 {
-			spools, _ := filepath.Glob(filepath.Join(dir, load.StateDir, "staging", w.RunID(), "*", "*", "spool-*.parquet"))
+			spools, _ := filepath.Glob(filepath.Join(dir, load.StateDir, "staging", w.RunID(), "spools", "spool-*.parquet"))
 			if len(spools) == 0 {
 				t.Fatal("tiny budget did not spill")
 			}

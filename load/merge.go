@@ -219,10 +219,7 @@ func (o *outFile[T]) flush() (err error) {
 		return nil
 	}
 	if o.f == nil {
-		if o.created, err = mkdirAll(filepath.Dir(o.path)); err != nil {
-			return err
-		}
-		if o.f, err = os.OpenFile(o.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+		if err := o.create(); err != nil {
 			return err
 		}
 		if err := o.newWriter(); err != nil {
@@ -236,6 +233,21 @@ func (o *outFile[T]) flush() (err error) {
 	clear(o.batch)
 	o.batch = o.batch[:0]
 	return nil
+}
+
+// create opens the file, making its folders only when they are missing: most files go to a folder that
+// exists (staging), and a failed open costs less than a failed mkdir.
+func (o *outFile[T]) create() (err error) {
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	o.f, err = os.OpenFile(o.path, flags, 0o644)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if o.created, err = mkdirAll(filepath.Dir(o.path)); err != nil {
+		return err
+	}
+	o.f, err = os.OpenFile(o.path, flags, 0o644)
+	return err
 }
 
 func (o *outFile[T]) newWriter() (err error) {

@@ -160,8 +160,8 @@ func (w *Writer) partition(d schemas.Date) *partition {
 }
 
 func (w *Writer) spoolPath(table string, d schemas.Date, epoch int) string {
-	// One folder per date, not per table and date: creating folders is a good part of a spill's cost.
-	return filepath.Join(w.staging, "spools", d.String(), "spool-"+table+"-"+strconv.Itoa(epoch)+".parquet")
+	// One folder for all: creating folders is a good part of a spill's cost on some filesystems.
+	return filepath.Join(w.staging, "spools", "spool-"+table+"-"+d.String()+"-"+strconv.Itoa(epoch)+".parquet")
 }
 
 // spill writes the largest memory buffers to staging until half the budget is free, so that the next

@@ -99,6 +99,24 @@ func benchDump(b *testing.B, dir string, n int) (path string, size int64) {
 	return path, fi.Size()
 }
 
+// benchOutputBase is where both tools write their output: the benchmark's temporary folder, or a folder
+// made inside $INTERCOM_EXPORT_BENCH_OUT (/dev/shm, say, to take the disk's file-creation costs out of the
+// comparison; both tools create the same 2,916 files and 2,920 folders).
+func benchOutputBase(b *testing.B, tmp string) string {
+	b.Helper()
+	parent := os.Getenv("INTERCOM_EXPORT_BENCH_OUT")
+	if parent == "" {
+		return tmp
+	}
+	dir, err := os.MkdirTemp(parent, "intercom-export-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	b.Logf("output under %s", dir)
+	return dir
+}
+
 // childRun is what one process did.
 type childRun struct {
 	elapsed time.Duration
@@ -228,6 +246,7 @@ func benchConvert(b *testing.B, n int, peer bool) {
 	tmp := b.TempDir()
 	dump, dumpSize := benchDump(b, tmp, n)
 	program := buildProgram(b, tmp)
+	outBase := benchOutputBase(b, tmp)
 	for _, variant := range []struct {
 		name  string
 		extra []string
@@ -239,7 +258,7 @@ func benchConvert(b *testing.B, n int, peer bool) {
 			var ours, theirs childRun
 			var ourStats, theirStats map[string]tableStats
 			for i := range b.N {
-				out := filepath.Join(tmp, "out-"+strconv.Itoa(i))
+				out := filepath.Join(outBase, "out-"+strconv.Itoa(i))
 				args := append([]string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn"}, variant.extra...)
 				run := runChild(b, program, append(args, dump))
 				ours.elapsed += run.elapsed
@@ -252,7 +271,7 @@ func benchConvert(b *testing.B, n int, peer bool) {
 				if !peer {
 					continue
 				}
-				peerOut := filepath.Join(tmp, "peer-"+strconv.Itoa(i))
+				peerOut := filepath.Join(outBase, "peer-"+strconv.Itoa(i))
 				if err := os.MkdirAll(peerOut, 0o755); err != nil {
 					b.Fatal(err)
 				}
