@@ -261,6 +261,21 @@ func TestVerifyRejectsAnotherTablesFile(t *testing.T) {
 	if err := load.VerifyFile(filepath.Join(dir, rel), schemas.TableConversationTags, -1); !errors.Is(err, load.ErrSchemaMismatch) || !strings.Contains(err.Error(), rel) {
 		t.Errorf("VerifyFile: %v", err)
 	}
+	// CheckFile remembers the schemas it found good, per table: neither a good file of the right table
+	// nor the same file checked as its own table lets the wrong one through.
+	goodTags := filepath.Join(dir, load.PartitionPath(schemas.TableConversationTags, day1))
+	conv := filepath.Join(dir, load.PartitionPath(schemas.TableConversations, day2))
+	for range 2 {
+		if err := load.CheckFile(goodTags, schemas.TableConversationTags, -1); err != nil {
+			t.Fatalf("CheckFile of a good tags file: %v", err)
+		}
+		if err := load.CheckFile(conv, schemas.TableConversations, -1); err != nil {
+			t.Fatalf("CheckFile of a good conversations file: %v", err)
+		}
+		if err := load.CheckFile(filepath.Join(dir, rel), schemas.TableConversationTags, -1); !errors.Is(err, load.ErrSchemaMismatch) {
+			t.Errorf("CheckFile: %v", err)
+		}
+	}
 }
 
 func TestVerifyChecksTheRowCount(t *testing.T) {
