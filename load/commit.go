@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/intercom-export/intercom-export/schemas"
@@ -96,6 +97,12 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	if err := w.spillAll(ctx, dates); err != nil {
 		return Result{}, fmt.Errorf("load: commit: %w", err)
 	}
+	phases := zerolog.Dict().Dur("spill", time.Since(start))
+	mark := time.Now()
+	phase := func(name string) {
+		phases.Dur(name, time.Since(mark))
+		mark = time.Now()
+	}
 
 	// Phase 1: write and sync every new file under its temporary name.
 	slots := make([][]pending, len(dates))
@@ -123,10 +130,12 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	for _, s := range slots {
 		pend = append(pend, s...)
 	}
+	phase("write")
 	if err == nil {
 		// Every new file, and every folder made for one, must be on disk before the journal is: one
 		// syncfs covers them all (see durable).
 		err = w.durable(pend)
+		phase("sync")
 	}
 	if err != nil {
 		removeTemps(pend)
@@ -142,6 +151,7 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 			removeTemps(pend)
 			return Result{}, fmt.Errorf("load: commit: before publish: %w", err)
 		}
+		phase("before_publish")
 	}
 
 	// Phase 2: rename into place.
@@ -149,12 +159,15 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("load: commit: %w", err)
 	}
+	phase("publish")
 	w.closed = true
 	w.parts, w.bytes = nil, 0
 	if err := w.removeStaging(); err != nil {
 		// The data is published; a leftover staging folder only costs disk space.
 		w.cfg.Logger.Warn().Err(err).Msg("load: staging folder not removed")
 	}
+	phase("cleanup")
+	w.cfg.Logger.Debug().Dict("phases", phases).Msg("load: commit phases")
 	w.cfg.Logger.Info().Str("run_id", w.cfg.RunID).Int("partitions", len(dates)).Int("files", len(res.Files)).
 		Int64("conversations", res.Conversations).Int64("parts", res.Parts).Int64("tags", res.Tags).
 		Int64("ratings", res.Ratings).Int("spills", w.spills).Dur("took", time.Since(start)).Msg("load: committed")
