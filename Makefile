@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test ./extract -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./extract -run '^$$' -fuzz '^FuzzAPIError$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./transform -run '^$$' -fuzz '^FuzzConversation$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./transform -run '^$$' -fuzz '^FuzzFastDecode$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin $(DEMO_OUT)

@@ -194,36 +194,8 @@ func isInteger(b []byte) bool {
 // isDecimal reports whether b is a decimal number in JSON's grammar, leading zeros allowed. It guards
 // strconv.ParseFloat, which would also accept "Inf", "NaN", hex floats and underscores.
 func isDecimal(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	digits := func() bool {
-		start := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i > start
-	}
-	if !digits() {
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	return i == len(b)
+	end, ok := numberEnd(b, 0, true)
+	return ok && end == len(b)
 }
 
 // parseInt parses an integer without allocating; overflow is reported separately so timestamps can

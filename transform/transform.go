@@ -301,8 +301,16 @@ func Conversation(raw []byte) (schemas.Record, error) {
 // ConversationWith is Conversation with options.
 func ConversationWith(raw []byte, opts Options) (schemas.Record, error) {
 	var c rawConversation
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return schemas.Record{}, decodeError(raw, c.ID.s, err)
+	source, ok := decodeFast(raw, &c, !opts.OmitSourceJSON)
+	if !ok {
+		// The fast path bails on anything unusual, errors included; encoding/json decides those.
+		c = rawConversation{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return schemas.Record{}, decodeError(raw, c.ID.s, err)
+		}
+		if !opts.OmitSourceJSON {
+			source = compactJSON(raw)
+		}
 	}
 
 	convID, bad := requiredID(c.ID)
@@ -465,8 +473,7 @@ func ConversationWith(raw []byte, opts Options) (schemas.Record, error) {
 		conv.CustomAttributes = &s
 	}
 	if !opts.OmitSourceJSON {
-		s := compactJSON(raw)
-		conv.SourceJSON = &s
+		conv.SourceJSON = &source
 	}
 
 	rec := schemas.Record{Date: schemas.DateOf(createdAt), Conversation: conv}
