@@ -28,7 +28,7 @@ import (
 
 // Default values of Config fields left at their zero value.
 const (
-	DefaultMemoryBudget  = 64 << 20
+	DefaultMemoryBudget  = 48 << 20
 	DefaultRowGroupRows  = 100_000
 	DefaultCommitWorkers = 2
 	DefaultVersion       = "dev"
@@ -50,9 +50,12 @@ type Config struct {
 	// of a crashed one) never write to the same name. Default: a UTC timestamp with a random suffix.
 	RunID string
 	// MemoryBudget is how many bytes of buffered rows (estimated) may be held before the largest
-	// partitions are spilled to staging. Default 64 MiB. Merging needs more on top, per CommitWorker:
-	// one Parquet writer (1-2 MiB of page buffers) and up to 18 readers (one per spool, the memory
-	// buffer and the published file; about 0.1-1 MiB each), whatever the number of partitions.
+	// partitions are spilled to staging. Default 48 MiB: the rows are pointer-rich, so the garbage
+	// collector's work grows with them; against 64 MiB it made a 100,000-conversation conversion in
+	// random date order 13% faster and 10 MB smaller, and one in date order 4% faster. Merging needs
+	// more on top, per CommitWorker: one Parquet writer (1-2 MiB of page buffers), one zstd encoder
+	// (3.6 MiB) and up to 18 readers (one per spool, the memory buffer and the published file; about
+	// 0.1-1 MiB each), whatever the number of partitions.
 	MemoryBudget int64
 	// RowGroupRows is the maximum number of rows per row group. Default 100,000: DuckDB scans row
 	// groups under 5,000 rows several times slower, and a daily partition rarely reaches the limit.

@@ -889,3 +889,27 @@ func watchHeap(b *testing.B) func() uint64 {
 	b.Cleanup(func() { close(done); <-stopped })
 	return peak.Load
 }
+
+// A value larger than the zstd window (the page holding it is too) is written and read back whole, by
+// parquet-go and by Arrow.
+func TestValueLargerThanTheCompressionWindow(t *testing.T) {
+	dir := t.TempDir()
+	d := schemas.DateOf(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	r := record("1", d, 1, nil, false, "")
+	var big strings.Builder
+	for i := 0; big.Len() < 3<<20; i++ {
+		fmt.Fprintf(&big, `{"n":%d,"text":"part %d of a long conversation"},`, i, i*7919%100003)
+	}
+	r.Conversation.SourceJSON = ptr(big.String())
+	commit(t, dir, []schemas.Record{r})
+	rows, err := load.ReadPartition[schemas.Conversation](dir, schemas.TableConversations, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].SourceJSON == nil || *rows[0].SourceJSON != big.String() {
+		t.Fatalf("read back %d rows, not the %d-byte value written", len(rows), big.Len())
+	}
+	if err := load.VerifyFile(filepath.Join(dir, load.PartitionPath(schemas.TableConversations, d)), schemas.TableConversations, 1); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -158,7 +158,7 @@ func openRun(out string, cfg load.Config, log zerolog.Logger) (*folderRun, error
 }
 
 // softMemoryLimit is the Go runtime's soft memory limit during export and convert, unless GOMEMLIMIT
-// says otherwise. The loader's MemoryBudget bounds the rows it holds (64 MiB by default), but with the
+// says otherwise. The loader's MemoryBudget bounds the rows it holds (48 MiB by default), but with the
 // default GOGC the heap may grow to twice what is live before a collection: past this limit the
 // collector works harder instead, which keeps the peak RSS under 200 MB whatever the number of
 // conversations and partitions.
