@@ -396,6 +396,9 @@ func benchConvert(b *testing.B, n int, peer bool) {
 func BenchmarkConvertInProcess(b *testing.B) {
 	tmp := b.TempDir()
 	dump, dumpSize := benchDump(b, tmp, 10_000)
+	if os.Getenv("INTERCOM_EXPORT_BENCH_ORDER") == "updated" {
+		dump = byUpdatedAt(b, dump) // the updated_order case of BenchmarkConvert
+	}
 	b.ResetTimer()
 	for i := range b.N {
 		out := filepath.Join(tmp, "out-"+strconv.Itoa(i))
