@@ -7,10 +7,10 @@ import (
 )
 
 // zstdCodec compresses every file the loader writes, final files and spools alike. It is parquet-go's
-// zstd codec (same level and frame options) with encoders kept in a free list instead of a sync.Pool:
-// a sync.Pool is emptied by every garbage collection, which the soft memory limit makes frequent, and
-// a new encoder allocates its tables again (most of a small file's compression time). Decoding is
-// parquet-go's.
+// zstd codec (same level and frame options, a smaller window: see zstdWindow) with encoders kept in a
+// free list instead of a sync.Pool: a sync.Pool is emptied by every garbage collection, which the soft
+// memory limit makes frequent, and a new encoder allocates its tables again (most of a small file's
+// compression time). Decoding is parquet-go's.
 var zstdCodec = &pooledZstd{free: make(chan *zstd.Encoder, 8)}
 
 // zstdWindow bounds how far back a match may reach, and with it an encoder's memory: 3.6 MiB instead of
