@@ -177,32 +177,13 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 // spillAll spills every partition holding rows in memory, CommitWorkers at a time. A partition whose
 // spill fails is left as it was, so Commit may be retried.
 func (w *Writer) spillAll(ctx context.Context, dates []schemas.Date) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.cfg.CommitWorkers)
-	var spilled []*partition
+	var ps []*partition
 	for _, d := range dates {
 		if p := w.parts[d]; len(p.recs) > 0 {
-			spilled = append(spilled, p)
-			g.Go(func() error {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				if err := w.spillPartition(p); err != nil {
-					return fmt.Errorf("partition %s: %w", p.date, err)
-				}
-				return nil
-			})
+			ps = append(ps, p)
 		}
 	}
-	err := g.Wait()
-	for _, p := range spilled {
-		w.bytes -= p.spilled
-		p.spilled = 0
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
+	return w.spillPartitions(ctx, ps)
 }
 
 // tempName is the name new files are written under next to data.parquet. The leading dot and the

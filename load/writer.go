@@ -2,6 +2,7 @@ package load
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -185,31 +186,42 @@ func (w *Writer) spill() error {
 		chosen = append(chosen, p)
 		left -= p.bytes
 	}
-	// Partitions spill independently: CommitWorkers at a time.
-	var g errgroup.Group
+	if err := w.spillPartitions(context.Background(), chosen); err != nil {
+		w.err = fmt.Errorf("load: spilling %w", err)
+		return w.err
+	}
+	w.spills++
+	w.cfg.Logger.Debug().Int("partitions", len(chosen)).Int64("bytes_before", before).Int64("bytes_after", w.bytes).
+		Msg("load: spilled buffers to staging")
+	return nil
+}
+
+// spillPartitions spills partitions independently, CommitWorkers at a time, and takes what they held off
+// the Writer's total once all are done. It stops starting new ones after the first failure or when ctx
+// is done; a partition whose spill failed or did not start is left as it was.
+func (w *Writer) spillPartitions(ctx context.Context, ps []*partition) error {
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(w.cfg.CommitWorkers)
-	for _, p := range chosen {
+	for _, p := range ps {
 		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
 			if err := w.spillPartition(p); err != nil {
-				return fmt.Errorf("load: spilling partition %s: %w", p.date, err)
+				return fmt.Errorf("partition %s: %w", p.date, err)
 			}
 			return nil
 		})
 	}
 	err := g.Wait()
-	for _, p := range chosen {
+	for _, p := range ps {
 		w.bytes -= p.spilled
 		p.spilled = 0
 	}
-	if err != nil {
-		w.err = err
-		return w.err
+	if err == nil {
+		err = ctx.Err()
 	}
-	n := len(chosen)
-	w.spills++
-	w.cfg.Logger.Debug().Int("partitions", n).Int64("bytes_before", before).Int64("bytes_after", w.bytes).
-		Msg("load: spilled buffers to staging")
-	return nil
+	return err
 }
 
 // spillPartition writes a partition's memory buffer as spool files of a new epoch. When the partition
