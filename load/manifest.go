@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/intercom-export/intercom-export/schemas"
 )
 
 // Manifest is the record of one run, written to `_intercom_export/runs/<run-id>.json` when the run
@@ -32,11 +34,14 @@ type Manifest struct {
 	Failures []Failure `json:"failures"`
 }
 
-// ManifestCounts sums up a run.
+// ManifestCounts sums up a run. The commands fill in what they counted; the row counts come from the
+// commit's files (see addFiles), so they always agree with Tables.
 type ManifestCounts struct {
-	Listed        int64 `json:"listed"`
-	Retrieved     int64 `json:"retrieved"`
-	Skipped       int64 `json:"skipped_unchanged"`
+	Listed    int64 `json:"listed"`
+	Retrieved int64 `json:"retrieved"`
+	Skipped   int64 `json:"skipped_unchanged"`
+	// Conversations, Parts, Tags and Ratings are the rows this run wrote of its own conversations
+	// (the rest of a rewritten file being other conversations' rows, kept).
 	Conversations int64 `json:"conversations"`
 	Parts         int64 `json:"parts"`
 	Tags          int64 `json:"tags"`
@@ -44,6 +49,19 @@ type ManifestCounts struct {
 	Truncated     int64 `json:"truncated"`
 	NotFound      int64 `json:"deleted_while_running"`
 	APICalls      int64 `json:"api_calls"`
+	// Superseded counts inputs that lost to a newer-or-equal version of the same id in the same run;
+	// Stale, inputs older than what the folder held. Neither was written.
+	Superseded int64 `json:"superseded"`
+	Stale      int64 `json:"stale"`
+	// Rows is, per table, the rows in the files this run published and in the files they replaced or
+	// removed: the sums of Tables' added.rows and removed.rows.
+	Rows map[string]TableRows `json:"rows"`
+}
+
+// TableRows is a table's row counts in one run's manifest.
+type TableRows struct {
+	Written int64 `json:"written"`
+	Removed int64 `json:"removed"`
 }
 
 // PartitionChange is what happened to one partition of one table: the file added and the one removed.
@@ -75,23 +93,34 @@ type Failure struct {
 
 // addFiles records the files of a commit.
 func (m *Manifest) addFiles(files []File) {
-	if m.Tables == nil {
-		m.Tables = map[string][]PartitionChange{}
-	}
+	// The tables and counts are derived here, from the files, and nowhere else; a retried Commit
+	// starts over rather than adding up twice.
+	m.Tables = map[string][]PartitionChange{}
+	c := &m.Counts
+	c.Conversations, c.Parts, c.Tags, c.Ratings = 0, 0, 0, 0
+	c.Rows = map[string]TableRows{}
+	own := map[string]*int64{schemas.TableConversations: &c.Conversations, schemas.TableConversationParts: &c.Parts,
+		schemas.TableConversationTags: &c.Tags, schemas.TableConversationRatings: &c.Ratings}
 	for _, t := range Tables {
-		if m.Tables[t] == nil {
-			m.Tables[t] = []PartitionChange{}
-		}
+		m.Tables[t] = []PartitionChange{}
+		c.Rows[t] = TableRows{}
 	}
 	for _, f := range files {
-		c := PartitionChange{Date: f.Date.String()}
+		pc := PartitionChange{Date: f.Date.String()}
+		rows := c.Rows[f.Table]
 		if f.Existed {
-			c.Removed = &ManifestFile{Path: f.Path, Rows: f.PreviousRows()}
+			pc.Removed = &ManifestFile{Path: f.Path, Rows: f.PreviousRows()}
+			rows.Removed += pc.Removed.Rows
 		}
 		if !f.Removed {
-			c.Added = &ManifestFile{Path: f.Path, Rows: f.Rows, Bytes: f.Bytes}
+			pc.Added = &ManifestFile{Path: f.Path, Rows: f.Rows, Bytes: f.Bytes}
+			rows.Written += f.Rows
 		}
-		m.Tables[f.Table] = append(m.Tables[f.Table], c)
+		c.Rows[f.Table] = rows
+		m.Tables[f.Table] = append(m.Tables[f.Table], pc)
+		if n := own[f.Table]; n != nil {
+			*n += f.Added
+		}
 	}
 	for t := range m.Tables {
 		slices.SortFunc(m.Tables[t], func(a, b PartitionChange) int { return cmp.Compare(a.Date, b.Date) })

@@ -29,7 +29,7 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 	fs.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: intercom-export convert --out DIR FILE... (NDJSON, one conversation a line, or a JSON array; - is stdin)")
+		fmt.Fprintln(fs.Output(), "usage: intercom-export convert --out DIR FILE... (NDJSON, a JSON array, one conversation over many lines, or a list or search body; - is stdin)")
 		fs.PrintDefaults()
 	}
 	fs.SetOutput(stderr)
@@ -81,12 +81,14 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 		}
 		return nil
 	}
-	truncated, runErr := runStages(ctx, log, src, transform.Options{OmitSourceJSON: !sourceJSON}, run.rej, run.add)
+	counts, runErr := runStages(ctx, log, src, transform.Options{OmitSourceJSON: !sourceJSON}, run.rej, run.add)
+	run.logRefused()
 	rejectsPath, rejErr := run.rej.close()
 	if runErr == nil {
 		runErr = rejErr
 	}
-	sum := summary{Retrieved: read, Truncated: truncated, Rejected: int64(len(run.rej.items))}
+	sum := summary{Retrieved: read, Truncated: counts.Truncated, Rejected: int64(len(run.rej.items))}
+	run.count(&sum, nil)
 	if runErr != nil {
 		sum.Elapsed = time.Since(started)
 		sum.print(stdout)
@@ -103,7 +105,8 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 	}
 	m := &load.Manifest{RunID: run.writer.RunID(), Command: "convert", Status: status, StartedAt: started.UTC(),
 		Deleted: []load.DeletedConversation{}, Failures: failures,
-		Counts: load.ManifestCounts{Retrieved: read, Truncated: truncated}}
+		Counts: load.ManifestCounts{Retrieved: read, Truncated: counts.Truncated}}
+	run.count(&sum, &m.Counts)
 	res, err := run.ds.Commit(ctx, run.writer, m, nil)
 	if err != nil {
 		return fmt.Errorf("publishing files: %w; %s is unchanged (its last committed state)", err, out)
@@ -121,9 +124,22 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 // maxLine bounds one NDJSON line: a conversation of 500 long parts is a few MiB.
 const maxLine = 256 << 20
 
-// readConversationsFrom sends every conversation of one input to out, each with its file and line (or
-// array index), and returns how many it read. A line that is not JSON still goes on: the transform
-// stage rejects it with its position, and the lines around it arrive.
+// wantInput says what convert reads, for messages about inputs it cannot.
+const wantInput = "want NDJSON (one conversation a line), a JSON array of conversations, one conversation " +
+	"(pretty-printed or not), or a saved list or search body ({\"type\":\"conversation.list\",\"conversations\":[...]})"
+
+// readConversationsFrom sends every conversation of one input to out, each with where it came from
+// (file and line, array index, list position), and returns how many it read. The shape is sniffed from
+// the first line, which is kept and read again from memory, so the input is read once (stdin works):
+//
+//   - a first byte [ is a JSON array;
+//   - a first line that is a whole JSON value, or that is not the start of one, makes the input
+//     NDJSON: a line that is not JSON still goes on, the transform stage rejects it with its line, and
+//     the lines around it arrive;
+//   - a first line that starts a value it does not finish is one document over many lines (a saved
+//     answer, pretty-printed): a conversation, or several one after the other.
+//
+// Any value that is a list or search body is replaced by the conversations of its conversations array.
 func readConversationsFrom(ctx context.Context, name string, out chan<- extract.Conversation) (int64, error) {
 	var r io.Reader = os.Stdin
 	label := "stdin"
@@ -136,69 +152,156 @@ func readConversationsFrom(ctx context.Context, name string, out chan<- extract.
 		r, label = f, name
 	}
 	br := bufio.NewReaderSize(r, 1<<20)
-	send := func(c extract.Conversation) error {
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+	var n int64
+	send := func(origin string, raw []byte) error {
+		for _, c := range expandList(origin, raw) {
+			select {
+			case out <- c:
+				n++
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
+		return nil
 	}
-	first, err := firstByte(br)
+	first, skipped, err := firstByte(br)
 	if err == io.EOF {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("reading %s: %w", label, err)
 	}
-	var n int64
-	if first == '[' {
-		// A JSON array cannot be resynchronised after a syntax error, so one ends the input.
-		dec := json.NewDecoder(br)
-		if _, err := dec.Token(); err != nil {
-			return 0, fmt.Errorf("%s: %w", label, err)
+	switch first {
+	case '[':
+		err = readArray(br, label, send)
+	case '{':
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			return 0, fmt.Errorf("reading %s: %w", label, rerr)
 		}
-		for i := 0; dec.More(); i++ {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return n, fmt.Errorf("%s: element %d: %w", label, i, err)
-			}
-			if err := send(extract.Conversation{Origin: fmt.Sprintf("%s[%d]", label, i), JSON: raw}); err != nil {
-				return n, err
-			}
-			n++
+		if startsDocument(line) {
+			err = readDocuments(io.MultiReader(bytes.NewReader(line), br), label, send)
+		} else {
+			err = readLines(br, line, rerr == io.EOF, label, 1+skipped, send)
 		}
-		return n, nil
+	default:
+		return 0, fmt.Errorf("%s:%d: starts with %q: %s", label, 1+skipped, first, wantInput)
 	}
-	for line := 1; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if len(b) > maxLine {
-			return n, fmt.Errorf("%s:%d: a line of more than %d MiB", label, line, maxLine>>20)
+	return n, err
+}
+
+// startsDocument reports whether line opens a JSON value that goes on past it.
+func startsDocument(line []byte) bool {
+	var v json.RawMessage
+	err := json.NewDecoder(bytes.NewReader(line)).Decode(&v)
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// readArray sends the elements of a JSON array. An array cannot be resynchronised after a syntax
+// error, so one ends the input.
+func readArray(r io.Reader, label string, send func(string, []byte) error) error {
+	dec := json.NewDecoder(r)
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("%s: %w", label, err)
+	}
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("%s: element %d: %w (%s)", label, i, err, wantInput)
 		}
-		if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 {
-			if err := send(extract.Conversation{Origin: fmt.Sprintf("%s:%d", label, line), JSON: trimmed}); err != nil {
-				return n, err
-			}
-			n++
+		if err := send(fmt.Sprintf("%s[%d]", label, i), raw); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// readDocuments sends the JSON values of a multi-line input, one after the other.
+func readDocuments(r io.Reader, label string, send func(string, []byte) error) error {
+	dec := json.NewDecoder(r)
+	for i := 0; ; i++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if err == io.EOF {
-			return n, nil
+			return nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("reading %s: %w", label, err)
+			return fmt.Errorf("%s: value %d (a JSON value over several lines): %w (%s)", label, i+1, err, wantInput)
+		}
+		origin := label
+		if i > 0 || dec.More() {
+			origin = fmt.Sprintf("%s#%d", label, i+1)
+		}
+		if err := send(origin, raw); err != nil {
+			return err
 		}
 	}
 }
 
-// firstByte peeks at the first byte that is not white space.
-func firstByte(br *bufio.Reader) (byte, error) {
+// readLines sends NDJSON lines, first (the line already read, numbered line) included.
+func readLines(br *bufio.Reader, first []byte, atEOF bool, label string, line int, send func(string, []byte) error) error {
+	b, err := first, error(nil)
+	if atEOF {
+		err = io.EOF
+	}
+	for ; ; line++ {
+		if len(b) > maxLine {
+			return fmt.Errorf("%s:%d: a line of more than %d MiB", label, line, maxLine>>20)
+		}
+		if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 {
+			if err := send(fmt.Sprintf("%s:%d", label, line), trimmed); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", label, err)
+		}
+		b, err = br.ReadBytes('\n')
+	}
+}
+
+// listKey marks a value that may be a list or search body; conversations never have the key.
+var listKey = []byte(`"conversations"`)
+
+// expandList returns the conversations of a list or search body ({"type":"conversation.list",
+// "conversations":[...]}), or raw itself. The cheap test comes first: most values are conversations.
+func expandList(origin string, raw []byte) []extract.Conversation {
+	one := []extract.Conversation{{Origin: origin, JSON: raw}}
+	if !bytes.Contains(raw, listKey) {
+		return one
+	}
+	var body struct {
+		Type          *string           `json:"type"`
+		ID            json.RawMessage   `json:"id"`
+		Conversations []json.RawMessage `json:"conversations"`
+	}
+	if json.Unmarshal(raw, &body) != nil || body.Conversations == nil || (body.ID != nil && deref(body.Type) != "conversation.list") {
+		return one
+	}
+	out := make([]extract.Conversation, len(body.Conversations))
+	for i, c := range body.Conversations {
+		out[i] = extract.Conversation{Origin: fmt.Sprintf("%s: conversations[%d]", origin, i), JSON: c}
+	}
+	return out
+}
+
+// firstByte peeks at the first byte that is not white space, and counts the lines it skipped.
+func firstByte(br *bufio.Reader) (byte, int, error) {
+	lines := 0
 	for {
 		b, err := br.ReadByte()
 		if err != nil {
-			return 0, err
+			return 0, lines, err
 		}
-		if b != ' ' && b != '\t' && b != '\r' && b != '\n' {
-			return b, br.UnreadByte()
+		switch b {
+		case '\n':
+			lines++
+		case ' ', '\t', '\r':
+		default:
+			return b, lines, br.UnreadByte()
 		}
 	}
 }

@@ -139,3 +139,71 @@ func TestConvertUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestConvertReadsWhatPeopleSave(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSpace(func() string {
+		b, _ := os.ReadFile(dump(t, intercomtest.NewWorkspace(43, 9), "2.16"))
+		return string(b)
+	}()), "\n")
+	raw := make([]json.RawMessage, len(lines))
+	for i, l := range lines {
+		raw[i] = json.RawMessage(l)
+	}
+	encode := func(v any, indent string) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf) // not json.Marshal, which would escape the bodies' HTML
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", indent)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	list := func(items []json.RawMessage) map[string]any {
+		return map[string]any{"type": "conversation.list", "conversations": items, "total_count": len(items),
+			"pages": map[string]any{"type": "pages", "page": 1, "per_page": 150, "total_pages": 1}}
+	}
+	pretty := func(v any) string { return encode(v, "  ") }
+	write := func(name, content string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	inputs := []string{
+		write("one.json", "\n\n"+pretty(raw[0])),          // one saved answer, pretty-printed
+		write("two.json", pretty(raw[1])+pretty(raw[2])),  // two of them, one after the other
+		write("search.json", pretty(list(raw[3:6]))),      // a saved search body
+		write("lists.ndjson", encode(list(raw[6:9]), "")), // a list body as an NDJSON line
+	}
+	want := t.TempDir()
+	convertRun(t, exitOK, "--out", want, write("all.ndjson", strings.Join(lines, "\n")))
+	got := t.TempDir()
+	stdout, _ := convertRun(t, exitOK, append([]string{"--out", got}, inputs...)...)
+	if !strings.Contains(stdout, "conversations 9,") {
+		t.Errorf("summary: %s", stdout)
+	}
+	db := openDuckDB(t)
+	w, g := snapshot(t, db, want, nil), snapshot(t, db, got, nil)
+	for tbl := range w {
+		if !reflect.DeepEqual(g[tbl], w[tbl]) {
+			t.Errorf("%s: %d rows, want the NDJSON conversion's %d", tbl, len(g[tbl]), len(w[tbl]))
+			for i := range min(len(g[tbl]), len(w[tbl])) {
+				for j := range g[tbl][i] {
+					if g[tbl][i][j] != w[tbl][i][j] {
+						t.Errorf("row %d column %d:\n got %.400s\nwant %.400s", i, j, g[tbl][i][j], w[tbl][i][j])
+					}
+				}
+			}
+		}
+	}
+
+	// Other shapes get a message that says what is expected.
+	out := t.TempDir()
+	_, stderr := convertRun(t, exitFailure, "--out", out, write("notes.txt", "conversation 1: closed\n"))
+	if !strings.Contains(stderr, "notes.txt:1") || !strings.Contains(stderr, "want NDJSON") {
+		t.Errorf("stderr does not say what was expected:\n%s", tail(stderr, 1000))
+	}
+}

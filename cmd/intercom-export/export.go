@@ -251,8 +251,9 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		return progressSnapshot{Listed: p.Listed, Done: p.Retrieved + p.NotFound + p.Failed, Total: total,
 			Retries: cs.Retries, RateLimited: cs.RateLimited}
 	})
-	truncated, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, rej, run.add)
+	counts, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, rej, run.add)
 	stopProgress()
+	run.logRefused()
 	rejectsPath, rejErr := rej.close()
 	if runErr == nil {
 		runErr = rejErr
@@ -293,8 +294,9 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	cs := client.Stats()
 	sum := summary{
 		Listed: prog.Listed, Skipped: prog.Skipped, Retrieved: prog.Retrieved, NotFound: prog.NotFound,
-		Truncated: truncated, Rejected: int64(len(rej.items)), Failed: prog.Failed, Deleted: len(deleted),
+		Truncated: counts.Truncated, Rejected: int64(len(rej.items)), Failed: prog.Failed, Deleted: len(deleted),
 	}
+	run.count(&sum, nil)
 	if errors.Is(runErr, extract.ErrAuth) {
 		runErr = fmt.Errorf("%w (check INTERCOM_ACCESS_TOKEN: a token that is invalid, revoked or expired needs replacing; a plan restriction needs the workspace's admin)", runErr)
 	}
@@ -318,8 +320,9 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		RunID: runID, Command: "export", Status: status, StartedAt: started.UTC(), APIVersion: o.Extract.APIVersion,
 		Mode: p.mode, BookmarkUsed: p.bookmark, BookmarkNew: next, Deleted: deleted, Failures: failures,
 		Counts: load.ManifestCounts{Listed: prog.Listed, Retrieved: prog.Retrieved, Skipped: prog.Skipped,
-			Truncated: truncated, NotFound: prog.NotFound, APICalls: cs.Calls},
+			Truncated: counts.Truncated, NotFound: prog.NotFound, APICalls: cs.Calls},
 	}
+	run.count(&sum, &m.Counts)
 	if m.Deleted == nil {
 		m.Deleted = []load.DeletedConversation{}
 	}
@@ -358,7 +361,7 @@ func logSummary(log zerolog.Logger, s summary, err error) {
 	ev.Int64("listed", s.Listed).Int64("skipped", s.Skipped).Int64("retrieved", s.Retrieved).
 		Int64("conversations", s.Conversations).Int64("parts", s.Parts).Int64("tags", s.Tags).
 		Int64("ratings", s.Ratings).Int("files", s.Files).Int("deleted", s.Deleted).Int64("truncated", s.Truncated).
-		Int64("rejected", s.Rejected).Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
+		Int64("rejected", s.Rejected).Int64("superseded", s.Superseded).Int64("stale", s.Stale).Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
 		Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Dur("elapsed", s.Elapsed).
 		Msg("export finished")
 }

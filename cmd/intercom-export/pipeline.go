@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,6 +31,7 @@ type summary struct {
 	Files                               int
 	Deleted                             int
 	Truncated, Rejected, Failed         int64
+	Superseded, Stale                   int64
 	NotFound                            int64
 	Calls, Retries, RateLimited         int64
 	Elapsed                             time.Duration
@@ -39,8 +39,8 @@ type summary struct {
 
 func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "conversations %d, parts %d, tags %d, ratings %d, files %d, deleted %d\n", s.Conversations, s.Parts, s.Tags, s.Ratings, s.Files, s.Deleted)
-	fmt.Fprintf(w, "listed %d, skipped unchanged %d, retrieved %d, truncated %d, rejected %d, failed %d, deleted while running %d\n",
-		s.Listed, s.Skipped, s.Retrieved, s.Truncated, s.Rejected, s.Failed, s.NotFound)
+	fmt.Fprintf(w, "listed %d, skipped unchanged %d, retrieved %d, truncated %d, rejected %d, failed %d, deleted while running %d, superseded %d, stale %d\n",
+		s.Listed, s.Skipped, s.Retrieved, s.Truncated, s.Rejected, s.Failed, s.NotFound, s.Superseded, s.Stale)
 	fmt.Fprintf(w, "API calls %d, retries %d, rate limited %d, elapsed %s\n", s.Calls, s.Retries, s.RateLimited, s.Elapsed.Round(time.Millisecond))
 }
 
@@ -123,6 +123,14 @@ type folderRun struct {
 	held   map[string]load.Held
 	writer *load.Writer
 	rej    *rejects
+	log    zerolog.Logger
+
+	// added is what this run has handed to the writer, by id: the version an in-run duplicate must
+	// beat. It is apart from held, which export's Skip reads from other goroutines while add runs.
+	added map[string]load.Held
+	// superseded counts inputs that did not land because another input of this run has the same id
+	// and is as new or newer; stale, inputs older than what the folder already holds.
+	superseded, stale int64
 }
 
 // openRun takes the folder's lock (rolling forward or cleaning up after a dead run), installs the
@@ -154,7 +162,7 @@ func openRun(out string, cfg load.Config, log zerolog.Logger) (*folderRun, error
 		ds.Close()
 		return nil, err
 	}
-	return &folderRun{ds: ds, held: held, writer: w, rej: newRejects(out, w.RunID())}, nil
+	return &folderRun{ds: ds, held: held, writer: w, rej: newRejects(out, w.RunID()), log: log, added: map[string]load.Held{}}, nil
 }
 
 // softMemoryLimit is the Go runtime's soft memory limit during export and convert, unless GOMEMLIMIT
@@ -170,12 +178,55 @@ func limitMemory() {
 	}
 }
 
-// add hands a conversation's rows to the writer, replacing what the folder holds of it.
+// add hands a conversation's rows to the writer, replacing what the folder holds of it, unless the
+// version is older than one the folder holds or this run already added: the newest version wins, and
+// of equal ones the later (the stages deliver in input order, so for convert the later in the input;
+// for export, the one just retrieved over the one held). A refused version is counted, not an error.
+// A record without updated_at counts as older than any with one.
 func (r *folderRun) add(rec schemas.Record) error {
-	if h, ok := r.held[rec.ID()]; ok && h.Date != rec.Date {
-		r.writer.Delete(rec.ID(), h.Date) // its created_at moved: the old partition must let it go
+	id := rec.ID()
+	var updated int64
+	if t := rec.Conversation.UpdatedAt; t != nil {
+		updated = t.Unix()
 	}
+	if a, ok := r.added[id]; ok {
+		if updated < a.UpdatedAt {
+			r.superseded++ // an older version after a newer one of the same run
+			r.log.Debug().Str("conversation_id", id).Int64("updated_at", updated).Int64("kept_updated_at", a.UpdatedAt).Msg("older duplicate in this run's input ignored")
+			return nil
+		}
+		r.superseded++ // the earlier version this one replaces
+		if a.Date != rec.Date {
+			r.writer.Delete(id, a.Date)
+		}
+	} else if h, ok := r.held[id]; ok {
+		if updated < h.UpdatedAt {
+			r.stale++
+			r.log.Debug().Str("conversation_id", id).Int64("updated_at", updated).Int64("held_updated_at", h.UpdatedAt).Msg("version older than the folder's ignored")
+			return nil
+		}
+		if h.Date != rec.Date {
+			r.writer.Delete(id, h.Date) // its created_at moved: the old partition must let it go
+		}
+	}
+	r.added[id] = load.Held{UpdatedAt: updated, Date: rec.Date}
 	return r.writer.Add(rec)
+}
+
+// count copies the run's tallies of refused versions into its summary and manifest.
+func (r *folderRun) count(sum *summary, m *load.ManifestCounts) {
+	sum.Superseded, sum.Stale = r.superseded, r.stale
+	if m != nil {
+		m.Superseded, m.Stale = r.superseded, r.stale
+	}
+}
+
+// logRefused says at info level how many inputs lost to newer versions, once the stages are done.
+func (r *folderRun) logRefused() {
+	if r.superseded > 0 || r.stale > 0 {
+		r.log.Info().Int64("superseded", r.superseded).Int64("stale", r.stale).
+			Msg("conversations not written because a newer version of the same id won (superseded: in this run's input; stale: already in the folder)")
+	}
 }
 
 // close drops what was not committed and releases the lock.
@@ -184,65 +235,104 @@ func (r *folderRun) close() {
 	r.ds.Close()
 }
 
+// stageCounts is what the transform stage counted.
+type stageCounts struct {
+	Truncated int64 // conversations whose oldest parts the API withheld
+}
+
+// transformed is one conversation through the transform stage, waiting for its turn to reach the sink.
+type transformed struct {
+	in  extract.Conversation
+	rec schemas.Record
+	err error
+}
+
 // runStages wires src → transform (one worker per core) → sink, and returns when every stage is done
-// or one failed. Conversations that cannot be transformed go to rej, and the run goes on.
-func runStages(ctx context.Context, log zerolog.Logger, src source, opts transform.Options, rej *rejects, sink func(schemas.Record) error) (truncated int64, err error) {
-	var truncatedN atomic.Int64
+// or one failed. The transform is an ordered parallel map: the sink gets the records in the order src
+// produced them, whatever worker finished first, so that a run's output (which of two versions of an
+// id wins, the order of rejects) depends on its input alone. Conversations that cannot be transformed
+// go to rej, in input order too, and the run goes on.
+func runStages(ctx context.Context, log zerolog.Logger, src source, opts transform.Options, rej *rejects, sink func(schemas.Record) error) (counts stageCounts, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	raw := make(chan extract.Conversation, stageBuffer)
-	records := make(chan schemas.Record, stageBuffer)
+	type job struct {
+		in  extract.Conversation
+		out chan transformed // capacity 1: a worker never waits for the sink
+	}
+	jobs := make(chan job, stageBuffer)
+	// Each conversation's result slot, in input order. Its capacity bounds how far the workers may run
+	// ahead of the slowest conversation: the reorder buffer is at most stageBuffer results long.
+	order := make(chan chan transformed, stageBuffer)
 
 	g.Go(func() error {
 		defer close(raw)
 		return src(gctx, raw)
 	})
-
-	var transformers sync.WaitGroup
+	g.Go(func() error {
+		defer close(jobs)
+		defer close(order)
+		for c := range raw {
+			j := job{in: c, out: make(chan transformed, 1)}
+			select {
+			case order <- j.out:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			select {
+			case jobs <- j:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
 	for range runtime.GOMAXPROCS(0) {
-		transformers.Add(1)
 		g.Go(func() error {
-			defer transformers.Done()
-			for c := range raw {
-				rec, err := transform.ConversationWith(c.JSON, opts)
-				if err != nil {
-					// Bad data does not stop good data: the conversation is set aside with its reason.
-					if c.ID == "" {
-						c.ID = idOf(c.JSON)
-					}
-					log.Warn().Str("conversation_id", c.ID).Str("origin", c.Origin).Err(err).Msg("conversation rejected")
-					rej.add(rejection{ConversationID: c.ID, UpdatedAt: c.UpdatedAt, Source: c.Origin, Reason: err.Error(), JSON: rawJSON(c.JSON)})
-					continue
+			for j := range jobs {
+				if gctx.Err() != nil {
+					return gctx.Err() // the sink is gone: no one waits for the rest
 				}
-				if rec.Conversation.PartsTruncated {
-					truncatedN.Add(1)
-					log.Warn().Str("conversation_id", rec.ID()).Int64("parts_exported", rec.Conversation.PartsExportedCount).
-						Int64("parts_total", deref(rec.Conversation.PartsTotalCount)).
-						Msg("the API withheld this conversation's oldest parts (it returns at most 500)")
-				}
-				select {
-				case records <- rec:
-				case <-gctx.Done():
-					return gctx.Err()
-				}
+				rec, err := transform.ConversationWith(j.in.JSON, opts)
+				j.out <- transformed{in: j.in, rec: rec, err: err}
 			}
 			return nil
 		})
 	}
-	go func() {
-		transformers.Wait()
-		close(records)
-	}()
-
 	g.Go(func() error {
-		for rec := range records {
-			if err := sink(rec); err != nil {
+		for slot := range order {
+			var t transformed
+			select {
+			case t = <-slot:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if t.err != nil {
+				reject(log, rej, t.in, t.err)
+				continue
+			}
+			if rec := &t.rec; rec.Conversation.PartsTruncated {
+				counts.Truncated++
+				log.Warn().Str("conversation_id", rec.ID()).Int64("parts_exported", rec.Conversation.PartsExportedCount).
+					Int64("parts_total", deref(rec.Conversation.PartsTotalCount)).
+					Msg("the API withheld this conversation's oldest parts (it returns at most 500)")
+			}
+			if err := sink(t.rec); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	err = g.Wait()
-	return truncatedN.Load(), err
+	return counts, err
+}
+
+// reject sets a conversation aside with its reason: bad data does not stop good data.
+func reject(log zerolog.Logger, rej *rejects, c extract.Conversation, err error) {
+	if c.ID == "" {
+		c.ID = idOf(c.JSON)
+	}
+	log.Warn().Str("conversation_id", c.ID).Str("origin", c.Origin).Err(err).Msg("conversation rejected")
+	rej.add(rejection{ConversationID: c.ID, UpdatedAt: c.UpdatedAt, Source: c.Origin, Reason: err.Error(), JSON: rawJSON(c.JSON)})
 }
 
 // idOf finds a rejected conversation's id, when it has one, to name it.
