@@ -40,7 +40,7 @@ func record(id string, date schemas.Date, nParts int, tags []string, rated bool,
 		Date: date,
 		Conversation: schemas.Conversation{
 			ConversationID: id, CreatedAt: ts, UpdatedAt: ptr(ts.Add(time.Minute)),
-			State: ptr("open"), Title: ptr("title " + id + variant), PartsExportedCount: int64(nParts),
+			State: ptr("open"), Title: ptr("title " + id + variant), PartsExportedCount: ptr(int64(nParts)), PartsIncluded: true,
 		},
 	}
 	for i := range nParts {

@@ -53,6 +53,10 @@ type ManifestCounts struct {
 	// Stale, inputs older than what the folder held. Neither was written.
 	Superseded int64 `json:"superseded"`
 	Stale      int64 `json:"stale"`
+	// Warnings counts values written as NULL (a timestamp or number that could not be read) or
+	// corrected (a part count below the parts present), each logged with its field; the conversations
+	// were exported.
+	Warnings int64 `json:"warnings"`
 	// Rows is, per table, the rows in the files this run published and in the files they replaced or
 	// removed: the sums of Tables' added.rows and removed.rows.
 	Rows map[string]TableRows `json:"rows"`

@@ -94,7 +94,7 @@ func TestListColumns(t *testing.T) {
 	// Arrow names the element field after the repeated group ("list"); only the element type matters.
 	for name, want := range map[string]string{
 		"teammate_ids":        "utf8",
-		"contacts":            "struct<type: utf8, id: utf8, external_id: utf8>",
+		"contacts":            "struct<type: utf8, id: utf8, external_id: utf8, name: utf8, email: utf8>",
 		"message_attachments": "struct<type: utf8, name: utf8, url: utf8, content_type: utf8, filesize: int64, width: int64, height: int64>",
 	} {
 		idx := sch.FieldIndices(name)

@@ -45,7 +45,7 @@ func roundTrip[T any](t *testing.T, rows []T) []T {
 func TestRowTypesRoundTrip(t *testing.T) {
 	ts := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
 	conv := []schemas.Conversation{
-		{ConversationID: "1", CreatedAt: ts, UpdatedAt: &ts, State: ptr("open"), Open: ptr(true), PartsTotalCount: ptr(int64(650)), PartsExportedCount: 500, PartsTruncated: true},
+		{ConversationID: "1", CreatedAt: ts, UpdatedAt: &ts, State: ptr("open"), Open: ptr(true), PartsTotalCount: ptr(int64(650)), PartsExportedCount: ptr(int64(500)), PartsIncluded: true, PartsTruncated: true},
 		{ConversationID: "2", CreatedAt: ts},
 		{ConversationID: "3", CreatedAt: ts, Read: ptr(false)},
 		{ConversationID: "4", CreatedAt: ts, SLAName: ptr("1h"), SLAStatus: ptr("hit"), TimeToAssignment: ptr(int64(0)), FirstCloseAt: &ts,

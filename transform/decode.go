@@ -12,25 +12,23 @@ import (
 // with escapes or non-ASCII bytes, very deep nesting. The caller then decodes again with encoding/json,
 // which stays the reference: it decides every error and every odd case.
 //
-// With withSource it also returns what compactJSON(raw) would, for source_json: it sees all the
-// whitespace to remove on the way.
-//
 // c must be zero on entry; after a false return it holds partial results and must be reset.
 // Strings and byte slices in c never alias raw, which callers may reuse.
-func decodeFast(raw []byte, c *rawConversation, withSource bool) (source string, ok bool) {
-	d := decoder{data: raw, compact: withSource}
+//
+// On the way it locates the part list for source_json, as findPartSpans does (sp.found false when
+// there is none), which saves a second pass over the input.
+func decodeFast(raw []byte, c *rawConversation) (sp partSpans, ok bool) {
+	d := decoder{data: raw}
 	d.space()
 	if !d.conversation(c) {
-		return "", false
+		return partSpans{}, false
 	}
 	d.space()
 	if d.off != len(d.data) { // one value, nothing after it
-		return "", false
+		return partSpans{}, false
 	}
-	if withSource {
-		source = d.sourceJSON()
-	}
-	return source, true
+	d.sp.spaced, d.sp.badUTF, d.sp.known = d.spaced, d.invalidUTF8, true
+	return d.sp, true
 }
 
 // maxSkipDepth bounds the nesting of skipped values, far below encoding/json's own limit (10000), so
@@ -53,8 +51,15 @@ var (
 	ratingKeys       = jsonKeys[rawRating]()
 	partListKeys     = jsonKeys[rawPartList]()
 	partKeys         = jsonKeys[rawPart]()
-	partAuthorKeys   = jsonKeys[rawPartAuthor]()
+	authorKeys       = jsonKeys[rawAuthor]()
 	tagKeys          = jsonKeys[rawTag]()
+	contentKeys      = jsonKeys[rawContentSources]()
+	sourceKeys       = jsonKeys[rawContentSource]()
+	teamRespKeys     = jsonKeys[rawTeamResponse]()
+	companyKeys      = jsonKeys[rawCompany]()
+	channelKeys      = jsonKeys[rawChannel]()
+	linkedKeys       = jsonKeys[rawLinkedObjects]()
+	linkedObjKeys    = jsonKeys[rawLinkedObject]()
 	tagListKeys      = []string{"tags"}
 	contactListKeys  = []string{"contacts"}
 	teammateListKeys = []string{"admins", "teammates"}
@@ -152,6 +157,14 @@ func (d *decoder) conversation(c *rawConversation) bool {
 			return s.once(27) && d.tagList(&c.Tags)
 		case "conversation_parts":
 			return s.once(28) && (d.null() || d.partList(newPtr(&c.ConversationParts)))
+		case "company":
+			return s.once(29) && (d.null() || d.company(newPtr(&c.Company)))
+		case "company_id":
+			return s.once(30) && d.id(&c.CompanyID)
+		case "channel":
+			return s.once(31) && (d.null() || d.channel(newPtr(&c.Channel)))
+		case "linked_objects":
+			return s.once(32) && (d.null() || d.linkedObjects(newPtr(&c.LinkedObjects)))
 		}
 		return d.unknown(key, conversationKeys)
 	})
@@ -174,7 +187,7 @@ func (d *decoder) message(m *rawMessage) bool {
 		case "url":
 			return s.once(5) && d.str(&m.URL)
 		case "author":
-			return s.once(6) && (d.null() || d.actor(&m.Author))
+			return s.once(6) && (d.null() || d.author(&m.Author))
 		case "redacted":
 			return s.once(7) && d.lenient(&m.Redacted)
 		case "attachments":
@@ -217,6 +230,12 @@ func (d *decoder) contact(c *rawContact) bool {
 			return s.once(1) && d.id(&c.ID)
 		case "external_id":
 			return s.once(2) && d.id(&c.ExternalID)
+		case "user_id":
+			return s.once(3) && d.id(&c.UserID)
+		case "name":
+			return s.once(4) && d.str(&c.Name)
+		case "email":
+			return s.once(5) && d.str(&c.Email)
 		}
 		return d.unknown(key, contactKeys)
 	})
@@ -251,8 +270,114 @@ func (d *decoder) aiAgent(a *rawAIAgent) bool {
 			return s.once(4) && d.lenient(&a.Rating)
 		case "rating_remark":
 			return s.once(5) && d.str(&a.RatingRemark)
+		case "content_sources":
+			return s.once(6) && (d.null() || d.contentSources(newPtr(&a.ContentSources)))
+		case "created_at":
+			return s.once(7) && d.lenient(&a.CreatedAt)
+		case "updated_at":
+			return s.once(8) && d.lenient(&a.UpdatedAt)
 		}
 		return d.unknown(key, aiAgentKeys)
+	})
+}
+
+func (d *decoder) contentSources(l *rawContentSources) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		if string(key) == "content_sources" {
+			return s.once(0) && list(d, &l.ContentSources, d.contentSource)
+		}
+		return d.unknown(key, contentKeys)
+	})
+}
+
+func (d *decoder) contentSource(c *rawContentSource) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "content_type":
+			return s.once(0) && d.str(&c.ContentType)
+		case "title":
+			return s.once(1) && d.str(&c.Title)
+		case "url":
+			return s.once(2) && d.str(&c.URL)
+		case "locale":
+			return s.once(3) && d.str(&c.Locale)
+		}
+		return d.unknown(key, sourceKeys)
+	})
+}
+
+func (d *decoder) company(c *rawCompany) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return s.once(0) && d.id(&c.ID)
+		case "company_id":
+			return s.once(1) && d.id(&c.CompanyID)
+		case "name":
+			return s.once(2) && d.str(&c.Name)
+		}
+		return d.unknown(key, companyKeys)
+	})
+}
+
+func (d *decoder) channel(c *rawChannel) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "initial":
+			return s.once(0) && d.str(&c.Initial)
+		case "current":
+			return s.once(1) && d.str(&c.Current)
+		}
+		return d.unknown(key, channelKeys)
+	})
+}
+
+func (d *decoder) linkedObjects(l *rawLinkedObjects) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "data":
+			return s.once(0) && list(d, &l.Data, d.linkedObject)
+		case "total_count":
+			return s.once(1) && d.lenient(&l.TotalCount)
+		case "has_more":
+			return s.once(2) && d.lenient(&l.HasMore)
+		}
+		return d.unknown(key, linkedKeys)
+	})
+}
+
+func (d *decoder) linkedObject(o *rawLinkedObject) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "type":
+			return s.once(0) && d.str(&o.Type)
+		case "id":
+			return s.once(1) && d.id(&o.ID)
+		case "category":
+			return s.once(2) && d.str(&o.Category)
+		}
+		return d.unknown(key, linkedObjKeys)
+	})
+}
+
+func (d *decoder) teamResponse(r *rawTeamResponse) bool {
+	var s seen
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "team_id":
+			return s.once(0) && d.id(&r.TeamID)
+		case "team_name":
+			return s.once(1) && d.str(&r.TeamName)
+		case "response_time":
+			return s.once(2) && d.lenient(&r.ResponseTime)
+		}
+		return d.unknown(key, teamRespKeys)
 	})
 }
 
@@ -268,6 +393,8 @@ func (d *decoder) actor(a *rawActor) bool {
 			return s.once(2) && d.str(&a.Name)
 		case "email":
 			return s.once(3) && d.str(&a.Email)
+		case "external_id":
+			return s.once(4) && d.id(&a.ExternalID)
 		}
 		return d.unknown(key, actorKeys)
 	})
@@ -328,6 +455,16 @@ func (d *decoder) statistics(st *rawStatistics) bool {
 			return s.once(16) && d.lenient(&st.CountAssignments)
 		case "count_conversation_parts":
 			return s.once(17) && d.lenient(&st.CountConversationParts)
+		case "handling_time":
+			return s.once(18) && d.lenient(&st.HandlingTime)
+		case "adjusted_handling_time":
+			return s.once(19) && d.lenient(&st.AdjustedHandlingTime)
+		case "assigned_team_first_response_time_by_team":
+			return s.once(20) && list(d, &st.TeamFirstResponse, d.teamResponse)
+		case "assigned_team_first_response_time_in_office_hours":
+			return s.once(21) && list(d, &st.TeamFirstResponseOffice, d.teamResponse)
+		case "last_closed_by":
+			return s.once(22) && (d.null() || d.actor(newPtr(&st.LastClosedBy)))
 		}
 		return d.unknown(key, statisticsKeys)
 	})
@@ -349,6 +486,8 @@ func (d *decoder) rating(r *rawRating) bool {
 			return s.once(4) && (d.null() || d.actor(newPtr(&r.Customer)))
 		case "teammate":
 			return s.once(5) && (d.null() || d.actor(&r.Teammate))
+		case "updated_at":
+			return s.once(6) && d.lenient(&r.UpdatedAt)
 		}
 		return d.unknown(key, ratingKeys)
 	})
@@ -359,12 +498,30 @@ func (d *decoder) partList(l *rawPartList) bool {
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "conversation_parts":
-			return s.once(0) && list(d, &l.Parts, d.part)
+			start := d.keyOff
+			if !s.once(0) || !list(d, &l.Parts, d.spannedPart) {
+				return false
+			}
+			d.sp.list, d.sp.found = [2]int{start, d.off}, l.Parts != nil // null is no list
+			return true
 		case "total_count":
 			return s.once(1) && d.lenient(&l.TotalCount)
 		}
 		return d.unknown(key, partListKeys)
 	})
+}
+
+// spannedPart is part, recording where the part's JSON lies for source_json.
+func (d *decoder) spannedPart(p *rawPart) bool {
+	start := d.off
+	if !d.part(p) {
+		return false
+	}
+	if d.sp.parts == nil {
+		d.sp.parts = make([][2]int, 0, 32) // most conversations have fewer parts: one allocation
+	}
+	d.sp.parts = append(d.sp.parts, [2]int{start, d.off})
+	return true
 }
 
 func (d *decoder) part(p *rawPart) bool {
@@ -386,7 +543,7 @@ func (d *decoder) part(p *rawPart) bool {
 		case "assigned_to":
 			return s.once(6) && d.assignedTo(&p.AssignedTo)
 		case "author":
-			return s.once(7) && (d.null() || d.partAuthor(&p.Author))
+			return s.once(7) && (d.null() || d.author(&p.Author))
 		case "external_id":
 			return s.once(8) && d.id(&p.ExternalID)
 		case "redacted":
@@ -395,12 +552,20 @@ func (d *decoder) part(p *rawPart) bool {
 			return s.once(10) && d.str(&p.State)
 		case "attachments":
 			return s.once(11) && list(d, &p.Attachments, d.attachment)
+		case "tags":
+			return s.once(12) && d.tagList(&p.Tags)
+		case "event_details":
+			return s.once(13) && d.rawValue(&p.EventDetails)
+		case "app_package_code":
+			return s.once(14) && d.str(&p.AppPackageCode)
+		case "metadata":
+			return s.once(15) && d.rawValue(&p.Metadata)
 		}
 		return d.unknown(key, partKeys)
 	})
 }
 
-func (d *decoder) partAuthor(a *rawPartAuthor) bool {
+func (d *decoder) author(a *rawAuthor) bool {
 	var s seen
 	return d.object(func(key []byte) bool {
 		switch string(key) {
@@ -417,7 +582,7 @@ func (d *decoder) partAuthor(a *rawPartAuthor) bool {
 		case "is_ai_answer":
 			return s.once(5) && d.lenient(&a.IsAIAnswer)
 		}
-		return d.unknown(key, partAuthorKeys)
+		return d.unknown(key, authorKeys)
 	})
 }
 

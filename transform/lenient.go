@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -42,12 +43,16 @@ func (v *id) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// timestamp is Unix seconds sent as a JSON number (possibly a float), a numeric string, or null.
-// The empty string counts as null: it carries no time and some serializers emit it for a missing one.
+// timestamp is Unix seconds sent as a JSON number (possibly a float), a numeric string, an ISO 8601
+// string, or null. The empty string counts as null: it carries no time and some serializers emit it
+// for a missing one. Any other scalar is a bad value, kept in bad (as a literal, for the warning) rather
+// than failing the decoding: a bad secondary value costs that value, not the conversation. Objects and
+// arrays are structural damage and fail.
 type timestamp struct {
 	sec   int64
-	valid bool // a number was sent
-	set   bool // the key was present, even as null
+	valid bool   // a time was sent
+	set   bool   // the key was present, even as null
+	bad   string // the literal of a value that is no time; empty when none
 }
 
 func (v *timestamp) UnmarshalJSON(b []byte) error {
@@ -56,6 +61,8 @@ func (v *timestamp) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case 'n':
 		return nil
+	case '{', '[':
+		return typeError[timestamp](b)
 	case '"':
 		s, err := unquote(b)
 		if err != nil {
@@ -64,29 +71,71 @@ func (v *timestamp) UnmarshalJSON(b []byte) error {
 		if s == "" {
 			return nil
 		}
+		if t, ok := parseISO8601(s); ok {
+			v.sec, v.valid = t, true
+			return nil
+		}
 		num = []byte(s)
 	}
 	sec, ok := parseSeconds(num)
 	if !ok {
-		return typeError[timestamp](b)
+		v.bad = literal(b)
+		return nil
 	}
 	v.sec, v.valid = sec, true
 	return nil
 }
 
+// iso8601Layouts are the ISO 8601 spellings accepted in timestamp fields: RFC 3339 with or without
+// fractions, and the same without a zone (read as UTC), or with a date alone.
+var iso8601Layouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05Z0700", "2006-01-02"}
+
+// parseISO8601 reads s as an ISO 8601 time, in Unix seconds. Only strings that start like a date
+// (four digits and a dash) are tried, so numeric strings stay on the fast path.
+func parseISO8601(s string) (int64, bool) {
+	if len(s) < 10 || s[4] != '-' || !isInteger([]byte(s[:4])) {
+		return 0, false
+	}
+	for _, layout := range iso8601Layouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Unix(), true
+		}
+	}
+	return 0, false
+}
+
 // duration is a number of seconds, sent like a timestamp (number, fraction truncated, numeric string,
-// null or ""), but kept as sent: no sentinel applies to a duration.
+// null or ""), but kept as sent: no sentinel applies to a duration. A bad scalar is kept in bad.
 type duration struct {
 	sec   int64
 	valid bool
+	bad   string
 }
 
 func (v *duration) UnmarshalJSON(b []byte) error {
-	var t timestamp
-	if err := t.UnmarshalJSON(b); err != nil {
+	*v = duration{}
+	if b[0] == '{' || b[0] == '[' {
 		return typeError[duration](b)
 	}
-	v.sec, v.valid = t.sec, t.valid
+	num := b
+	if b[0] == '"' {
+		s, err := unquote(b)
+		if err != nil {
+			return err
+		}
+		if s == "" {
+			return nil
+		}
+		num = []byte(s)
+	} else if b[0] == 'n' {
+		return nil
+	}
+	sec, ok := parseSeconds(num)
+	if !ok {
+		v.bad = literal(b)
+		return nil
+	}
+	v.sec, v.valid = sec, true
 	return nil
 }
 
@@ -98,10 +147,12 @@ func (v duration) ptr() *int64 {
 	return &n
 }
 
-// integer is a count or a rating sent as a JSON integer, a numeric string, or null.
+// integer is a count or a rating sent as a JSON integer, a numeric string, or null. A bad scalar (a
+// fraction, a word, an overflow) is kept in bad.
 type integer struct {
 	n     int64
 	valid bool
+	bad   string
 }
 
 func (v *integer) UnmarshalJSON(b []byte) error {
@@ -110,6 +161,8 @@ func (v *integer) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case 'n':
 		return nil
+	case '{', '[':
+		return typeError[integer](b)
 	case '"':
 		s, err := unquote(b)
 		if err != nil {
@@ -119,7 +172,8 @@ func (v *integer) UnmarshalJSON(b []byte) error {
 	}
 	n, ok, overflow := parseInt(num)
 	if !ok || overflow {
-		return typeError[integer](b)
+		v.bad = literal(b)
+		return nil
 	}
 	v.n, v.valid = n, true
 	return nil
@@ -286,7 +340,7 @@ func want(t reflect.Type) string {
 	case reflect.TypeFor[id]():
 		return "an id (string or integer)"
 	case reflect.TypeFor[timestamp]():
-		return "a Unix timestamp"
+		return "a Unix timestamp or an ISO 8601 time"
 	case reflect.TypeFor[integer]():
 		return "an integer"
 	case reflect.TypeFor[duration]():

@@ -2,7 +2,6 @@ package transform
 
 import (
 	"encoding/binary"
-	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -14,7 +13,7 @@ import (
 // A method that decodes or skips a value starts at the value's first byte and stops just past its last.
 // The whitespace between tokens is skipped by the loops over objects and arrays (and by decodeFast
 // around the document), always with space: that way the common case, no whitespace, costs an inlined
-// comparison, and space sees all the whitespace to remove for source_json.
+// comparison, and space sees all the whitespace there is (for source_json, see findPartSpans).
 type decoder struct {
 	data   []byte
 	off    int
@@ -23,10 +22,10 @@ type decoder struct {
 	strs   []string   // slab for newString
 	recent [64]string // strings made lately, by a hash of their bytes: see intern
 
-	compact     bool            // build source_json
-	out         strings.Builder // the input up to flushed, without whitespace; unused while there was none
-	flushed     int
-	invalidUTF8 bool // seen in a string, the only place it can be
+	keyOff      int       // where the key object passed to its field function starts (its quote)
+	sp          partSpans // the part list, for source_json (decodeFast)
+	spaced      bool      // whitespace seen between tokens
+	invalidUTF8 bool      // seen in a string, the only place it can be
 }
 
 // cur returns the byte at the cursor, 0 at the end of the input.
@@ -50,30 +49,10 @@ func (d *decoder) skipSpace() {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
 		i++
 	}
-	if i > d.off && d.compact {
-		// source_json is the input without the whitespace between tokens: this is all of it.
-		if d.out.Cap() == 0 {
-			d.out.Grow(len(b))
-		}
-		d.out.Write(b[d.flushed:d.off])
-		d.flushed = i
+	if i > d.off {
+		d.spaced = true
 	}
 	d.off = i
-}
-
-// sourceJSON returns what compactJSON returns for the input, once decoded in full.
-func (d *decoder) sourceJSON() string {
-	var s string
-	if d.out.Cap() == 0 {
-		s = string(d.data)
-	} else {
-		d.out.Write(d.data[d.flushed:])
-		s = d.out.String()
-	}
-	if d.invalidUTF8 {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return s
 }
 
 // newString returns a pointer to s. The pointers come from slabs, which saves an allocation per string
@@ -150,6 +129,7 @@ func (d *decoder) object(field func(key []byte) bool) bool {
 		}
 		d.off = end + 1
 		d.space()
+		d.keyOff = start - 1
 		if !d.open(':') || !field(b[start:end]) {
 			return false
 		}

@@ -87,7 +87,7 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 	if runErr == nil {
 		runErr = rejErr
 	}
-	sum := summary{Retrieved: read, Truncated: counts.Truncated, Rejected: int64(len(run.rej.items))}
+	sum := summary{Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(run.rej.items))}
 	run.count(&sum, nil)
 	if runErr != nil {
 		sum.Elapsed = time.Since(started)
@@ -105,7 +105,7 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 	}
 	m := &load.Manifest{RunID: run.writer.RunID(), Command: "convert", Status: status, StartedAt: started.UTC(),
 		Deleted: []load.DeletedConversation{}, Failures: failures,
-		Counts: load.ManifestCounts{Retrieved: read, Truncated: counts.Truncated}}
+		Counts: load.ManifestCounts{Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings}}
 	run.count(&sum, &m.Counts)
 	res, err := run.ds.Commit(ctx, run.writer, m, nil)
 	if err != nil {

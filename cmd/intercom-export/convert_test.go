@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -205,5 +206,48 @@ func TestConvertReadsWhatPeopleSave(t *testing.T) {
 	_, stderr := convertRun(t, exitFailure, "--out", out, write("notes.txt", "conversation 1: closed\n"))
 	if !strings.Contains(stderr, "notes.txt:1") || !strings.Contains(stderr, "want NDJSON") {
 		t.Errorf("stderr does not say what was expected:\n%s", tail(stderr, 1000))
+	}
+}
+
+func TestConvertBadValuesAndSourceJSON(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSpace(func() string {
+		b, _ := os.ReadFile(dump(t, intercomtest.NewWorkspace(44, 6), "2.16"))
+		return string(b)
+	}()), "\n")
+	// One conversation's statistics time is an unreadable string: it costs that value alone.
+	bad := regexp.MustCompile(`"first_admin_reply_at":(null|\d+)`).ReplaceAllString(lines[0], `"first_admin_reply_at":"soon-ish"`)
+	if bad == lines[0] {
+		t.Fatal("no statistics object to spoil")
+	}
+	input := filepath.Join(t.TempDir(), "in.ndjson")
+	os.WriteFile(input, []byte(strings.Join(append([]string{bad}, lines[1:]...), "\n")+"\n"), 0o644)
+
+	db := openDuckDB(t)
+	out := t.TempDir()
+	stdout, stderr := convertRun(t, exitOK, "--out", out, input)
+	if !strings.Contains(stdout, "warnings 1") || !strings.Contains(stderr, `"field":"statistics.first_admin_reply_at"`) {
+		t.Errorf("the bad value is not counted and named:\n%s\n%s", stdout, tail(stderr, 1500))
+	}
+	if m := readManifestAny(t, out); m.Counts.Warnings != 1 || m.Counts.Conversations != 6 {
+		t.Errorf("manifest counts %+v: want warnings 1, conversations 6", m.Counts)
+	}
+	// Nothing is stored twice: a part's JSON is in its row, not in the conversation's.
+	if got := scalar(t, db, "SELECT count(*) FROM "+table(out, "conversations")+" WHERE source_json LIKE '%\"part_type\"%'"); got != "0" {
+		t.Errorf("%s conversations' source_json still holds parts", got)
+	}
+	if got := scalar(t, db, "SELECT count(*) FILTER (WHERE source_json IS NULL OR (source_json->>'$.id') <> part_id) FROM "+table(out, "conversation_parts")); got != "0" {
+		t.Errorf("%s parts without their own source_json", got)
+	}
+	if got := scalar(t, db, "SELECT source_json->>'$.statistics.first_admin_reply_at' FROM "+table(out, "conversations")+" WHERE first_admin_reply_at IS NULL AND source_json LIKE '%soon-ish%'"); got != "soon-ish" {
+		t.Errorf("source_json lost the bad value: %q", got)
+	}
+
+	off := t.TempDir()
+	convertRun(t, exitOK, "--out", off, "--source-json=false", input)
+	for _, tbl := range []string{"conversations", "conversation_parts"} {
+		if got := scalar(t, db, "SELECT count(source_json) FROM "+table(off, tbl)); got != "0" {
+			t.Errorf("--source-json=false kept %s source_json values in %s", got, tbl)
+		}
 	}
 }

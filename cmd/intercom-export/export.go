@@ -294,7 +294,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	cs := client.Stats()
 	sum := summary{
 		Listed: prog.Listed, Skipped: prog.Skipped, Retrieved: prog.Retrieved, NotFound: prog.NotFound,
-		Truncated: counts.Truncated, Rejected: int64(len(rej.items)), Failed: prog.Failed, Deleted: len(deleted),
+		Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(rej.items)), Failed: prog.Failed, Deleted: len(deleted),
 	}
 	run.count(&sum, nil)
 	if errors.Is(runErr, extract.ErrAuth) {
@@ -320,7 +320,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		RunID: runID, Command: "export", Status: status, StartedAt: started.UTC(), APIVersion: o.Extract.APIVersion,
 		Mode: p.mode, BookmarkUsed: p.bookmark, BookmarkNew: next, Deleted: deleted, Failures: failures,
 		Counts: load.ManifestCounts{Listed: prog.Listed, Retrieved: prog.Retrieved, Skipped: prog.Skipped,
-			Truncated: counts.Truncated, NotFound: prog.NotFound, APICalls: cs.Calls},
+			Truncated: counts.Truncated, Warnings: counts.Warnings, NotFound: prog.NotFound, APICalls: cs.Calls},
 	}
 	run.count(&sum, &m.Counts)
 	if m.Deleted == nil {
@@ -361,7 +361,7 @@ func logSummary(log zerolog.Logger, s summary, err error) {
 	ev.Int64("listed", s.Listed).Int64("skipped", s.Skipped).Int64("retrieved", s.Retrieved).
 		Int64("conversations", s.Conversations).Int64("parts", s.Parts).Int64("tags", s.Tags).
 		Int64("ratings", s.Ratings).Int("files", s.Files).Int("deleted", s.Deleted).Int64("truncated", s.Truncated).
-		Int64("rejected", s.Rejected).Int64("superseded", s.Superseded).Int64("stale", s.Stale).Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
+		Int64("rejected", s.Rejected).Int64("superseded", s.Superseded).Int64("stale", s.Stale).Int64("warnings", s.Warnings).Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
 		Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Dur("elapsed", s.Elapsed).
 		Msg("export finished")
 }

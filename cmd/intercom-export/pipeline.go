@@ -31,7 +31,7 @@ type summary struct {
 	Files                               int
 	Deleted                             int
 	Truncated, Rejected, Failed         int64
-	Superseded, Stale                   int64
+	Superseded, Stale, Warnings         int64
 	NotFound                            int64
 	Calls, Retries, RateLimited         int64
 	Elapsed                             time.Duration
@@ -39,8 +39,8 @@ type summary struct {
 
 func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "conversations %d, parts %d, tags %d, ratings %d, files %d, deleted %d\n", s.Conversations, s.Parts, s.Tags, s.Ratings, s.Files, s.Deleted)
-	fmt.Fprintf(w, "listed %d, skipped unchanged %d, retrieved %d, truncated %d, rejected %d, failed %d, deleted while running %d, superseded %d, stale %d\n",
-		s.Listed, s.Skipped, s.Retrieved, s.Truncated, s.Rejected, s.Failed, s.NotFound, s.Superseded, s.Stale)
+	fmt.Fprintf(w, "listed %d, skipped unchanged %d, retrieved %d, truncated %d, rejected %d, failed %d, deleted while running %d, superseded %d, stale %d, warnings %d\n",
+		s.Listed, s.Skipped, s.Retrieved, s.Truncated, s.Rejected, s.Failed, s.NotFound, s.Superseded, s.Stale, s.Warnings)
 	fmt.Fprintf(w, "API calls %d, retries %d, rate limited %d, elapsed %s\n", s.Calls, s.Retries, s.RateLimited, s.Elapsed.Round(time.Millisecond))
 }
 
@@ -238,12 +238,13 @@ func (r *folderRun) close() {
 // stageCounts is what the transform stage counted.
 type stageCounts struct {
 	Truncated int64 // conversations whose oldest parts the API withheld
+	Warnings  int64 // values written as NULL or corrected, each named in a warning
 }
 
 // transformed is one conversation through the transform stage, waiting for its turn to reach the sink.
 type transformed struct {
 	in  extract.Conversation
-	rec schemas.Record
+	res transform.Result
 	err error
 }
 
@@ -292,8 +293,8 @@ func runStages(ctx context.Context, log zerolog.Logger, src source, opts transfo
 				if gctx.Err() != nil {
 					return gctx.Err() // the sink is gone: no one waits for the rest
 				}
-				rec, err := transform.ConversationWith(j.in.JSON, opts)
-				j.out <- transformed{in: j.in, rec: rec, err: err}
+				res, err := transform.Convert(j.in.JSON, opts)
+				j.out <- transformed{in: j.in, res: res, err: err}
 			}
 			return nil
 		})
@@ -310,13 +311,19 @@ func runStages(ctx context.Context, log zerolog.Logger, src source, opts transfo
 				reject(log, rej, t.in, t.err)
 				continue
 			}
-			if rec := &t.rec; rec.Conversation.PartsTruncated {
+			rec := &t.res.Record
+			for _, w := range t.res.Warnings {
+				counts.Warnings++
+				log.Warn().Str("conversation_id", rec.ID()).Str("origin", t.in.Origin).Str("field", w.Field).
+					Msg(w.Msg + " (the conversation is exported; source_json keeps the value as sent)")
+			}
+			if rec.Conversation.PartsTruncated {
 				counts.Truncated++
-				log.Warn().Str("conversation_id", rec.ID()).Int64("parts_exported", rec.Conversation.PartsExportedCount).
+				log.Warn().Str("conversation_id", rec.ID()).Int64("parts_exported", deref(rec.Conversation.PartsExportedCount)).
 					Int64("parts_total", deref(rec.Conversation.PartsTotalCount)).
 					Msg("the API withheld this conversation's oldest parts (it returns at most 500)")
 			}
-			if err := sink(t.rec); err != nil {
+			if err := sink(*rec); err != nil {
 				return err
 			}
 		}
