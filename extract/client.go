@@ -3,14 +3,20 @@ package extract
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -58,6 +64,9 @@ var (
 	ErrRetriesExhausted = errors.New("retries exhausted")
 	// ErrCursorRejected: the API kept refusing a pagination cursor it had issued (400 parameter_invalid).
 	ErrCursorRejected = errors.New("the API refused the pagination cursor")
+	// ErrUnreachable: the API's host cannot be resolved, refuses connections or fails the TLS handshake,
+	// which retrying for minutes would not fix.
+	ErrUnreachable = errors.New("cannot reach the Intercom API")
 )
 
 // Stats counts a client's traffic. Read it with Client.Stats.
@@ -76,6 +85,9 @@ type Client struct {
 	log     zerolog.Logger
 
 	calls, retries, rateLimited atomic.Int64
+	// retryKinds holds the kinds of failure already logged at info level: the first retry of each kind
+	// is worth a line at the default level, the rest only at debug.
+	retryKinds sync.Map
 }
 
 // NewClient validates cfg (after SetDefaults) and returns a client. It sends no request.
@@ -112,6 +124,7 @@ type retryable struct {
 	wait           time.Duration // at least this long before the next attempt (from a 429), else backoff
 	rateLimited    bool          // a 429
 	cursorRejected bool          // a 400 parameter_invalid on a request carrying a cursor
+	unreachable    bool          // the host cannot be resolved or reached: retried only briefly
 }
 
 func (r *retryable) Error() string { return r.err.Error() }
@@ -136,6 +149,11 @@ func (c *Client) postJSON(ctx context.Context, rawURL string, body any) ([]byte,
 // cursor refused this many times is taken as really invalid (expired, say) and the request fails with
 // ErrCursorRejected, rather than the listing starting over and reading every page again.
 const maxCursorRejections = 3
+
+// unreachableAttempts bounds the attempts at a host that cannot be resolved, refuses connections or fails
+// the TLS handshake: a short retry covers a resolver or a proxy that is restarting, not a mistyped
+// --base-url, a region without DNS or a firewall, which would otherwise take MaxRetryTime to report.
+const unreachableAttempts = 3
 
 // errRetryWindowClosed: a retry had to wait for the rate limiter past the request's MaxRetryTime.
 var errRetryWindowClosed = errors.New("the retry time ran out while waiting for the rate limit")
@@ -179,6 +197,9 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body []byte) ([]
 					method, redactURL(rawURL), ErrCursorRejected, cursorRejections, lastErr)
 			}
 		}
+		if retry.unreachable && attempt >= min(unreachableAttempts, c.cfg.MaxAttempts) {
+			return nil, fmt.Errorf("%w after %d attempts: check --region or --base-url, and this machine's DNS, proxy and firewall", lastErr, attempt)
+		}
 		if attempt >= c.cfg.MaxAttempts || time.Since(started) >= c.cfg.MaxRetryTime {
 			return nil, c.exhausted(method, rawURL, attempt, started, lastErr)
 		}
@@ -197,12 +218,65 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body []byte) ([]
 		if remaining := time.Until(deadline); wait > remaining {
 			wait = remaining
 		}
-		c.log.Debug().Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", attempt).
-			Dur("wait", wait).Err(lastErr).Msg("retrying")
+		c.logRetry(method, rawURL, attempt, wait, lastErr)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// logRetry logs a retry's cause: the first of each kind at info level, so that a run slowed by an
+// unreachable proxy or a failing API says so at the default level, the others at debug.
+func (c *Client) logRetry(method, rawURL string, attempt int, wait time.Duration, cause error) {
+	kind := failureKind(cause)
+	ev := c.log.Debug()
+	if _, seen := c.retryKinds.LoadOrStore(kind, true); !seen {
+		ev = c.log.Info()
+	}
+	ev.Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", attempt).Str("kind", kind).
+		Dur("wait", wait).Err(cause).Msg("retrying a failed request (first of its kind; the others at debug level)")
+}
+
+// failureKind names the kind of a retried failure, for logRetry.
+func failureKind(err error) string {
+	var api *APIError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &api):
+		return "HTTP " + strconv.Itoa(api.Status)
+	case errors.Is(err, ErrUnreachable):
+		return "unreachable"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection cut"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case strings.Contains(err.Error(), "not valid JSON"):
+		return "invalid answer"
+	}
+	return "network error"
+}
+
+// unreachableCause says why a failed connection cannot be fixed by retrying: the host name does not
+// resolve, nothing listens, or the TLS handshake fails (a certificate the system does not trust, a
+// proxy intercepting TLS, an http server on an https URL). Empty for every other failure.
+func unreachableCause(err error) string {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var headerErr tls.RecordHeaderError
+	var authority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "no such host"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &certErr), errors.As(err, &authority), errors.As(err, &hostname), errors.As(err, &invalid):
+		return "TLS certificate not accepted"
+	case errors.As(err, &headerErr):
+		return "TLS handshake failed"
+	}
+	return ""
 }
 
 func (c *Client) exhausted(method, rawURL string, attempts int, started time.Time, lastErr error) error {
@@ -271,8 +345,14 @@ func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		cause := scrubURLError(err)
+		if why := unreachableCause(cause); why != "" {
+			u, _ := url.Parse(rawURL)
+			return nil, &retryable{unreachable: true, err: fmt.Errorf("%s %s: %w at %s (%s): %w",
+				method, redactURL(rawURL), ErrUnreachable, u.Host, why, cause)}
+		}
 		// Cut connections, resets and per-attempt timeouts are all worth another attempt.
-		return nil, &retryable{err: fmt.Errorf("%s %s: %w", method, redactURL(rawURL), c.timeoutError(actx, scrubURLError(err)))}
+		return nil, &retryable{err: fmt.Errorf("%s %s: %w", method, redactURL(rawURL), c.timeoutError(actx, cause))}
 	}
 	defer resp.Body.Close()
 	answered, status = resp.Header, resp.StatusCode

@@ -32,6 +32,11 @@ type Options struct {
 	AuthError      string
 	AuthErrorAfter int
 
+	// DeletedStatus, when set, is what GET /conversations/deleted answers, with Intercom's error body:
+	// 404 (an app or workspace without the endpoint), 403 (an app without the permission), 405 or
+	// another status, to see a run go on without the optional endpoint.
+	DeletedStatus int
+
 	// Corrupt maps conversation ids to the body GET /conversations/{id} answers for them instead of
 	// the conversation: valid JSON that breaks the model, to see bad data set aside and the rest go on.
 	Corrupt map[string]string
@@ -296,6 +301,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) outcome {
 		return outcome{endpoint: endpointList, status: s.list(w, r, v)}
 	case path == "/conversations/search" && r.Method == http.MethodPost && v.v2():
 		return outcome{endpoint: endpointSearch, status: s.search(w, r, v)}
+	case path == "/conversations/deleted" && s.opts.DeletedStatus != 0:
+		return outcome{endpoint: endpointDeleted, status: s.refuseDeleted(w)}
 	case path == "/conversations/deleted" && r.Method == http.MethodGet && v.hasDeleted():
 		return outcome{endpoint: endpointDeleted, status: s.deleted(w, r)}
 	case strings.HasPrefix(path, "/conversations/") && r.Method == http.MethodGet:
@@ -329,6 +336,17 @@ func (s *Server) retrieve(w http.ResponseWriter, id string, v version) int {
 		return s.writeJSON(w, http.StatusOK, json.RawMessage(body))
 	}
 	return s.writeJSON(w, http.StatusOK, renderConversation(c, v, true))
+}
+
+func (s *Server) refuseDeleted(w http.ResponseWriter) int {
+	switch st := s.opts.DeletedStatus; st {
+	case http.StatusNotFound:
+		return s.notFound(w)
+	case http.StatusForbidden:
+		return s.writeError(w, st, "forbidden", "You do not have permission to access this resource")
+	default:
+		return s.writeError(w, st, strings.ReplaceAll(strings.ToLower(http.StatusText(st)), " ", "_"), http.StatusText(st))
+	}
 }
 
 func (s *Server) notFound(w http.ResponseWriter) int {
