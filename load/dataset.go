@@ -52,6 +52,14 @@ type State struct {
 	RunID      string    `json:"run_id"`
 	APIVersion string    `json:"api_version,omitempty"`
 	CommitedAt time.Time `json:"committed_at"`
+	// NoBookmark: no run has recorded a bookmark yet (only checkpoints of a first run, or runs bounded
+	// by --until, were committed), so the next run without flags is a full one.
+	NoBookmark bool `json:"no_bookmark,omitempty"`
+	// DeletionsSince, when set, is where the next run lists deleted conversations from instead of the
+	// bookmark: a run whose listing of deletions failed keeps it at its own starting point.
+	DeletionsSince *int64 `json:"deletions_since,omitempty"`
+	// Resume, when set, describes a run that committed checkpoints and did not finish.
+	Resume *Resume `json:"resume,omitempty"`
 }
 
 // Dataset is an output folder held by one run.

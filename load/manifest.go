@@ -11,12 +11,25 @@ import (
 // Manifest is the record of one run, written to `_intercom_export/runs/<run-id>.json` when the run
 // commits. Warehouse loads read it to replace exactly the partitions the run touched.
 type Manifest struct {
-	RunID      string    `json:"run_id"`
-	Command    string    `json:"command"`
-	Status     string    `json:"status"` // success or partial
+	RunID   string `json:"run_id"`
+	Command string `json:"command"`
+	// Status is success or partial for a run's last commit, checkpoint for the commits before it.
+	Status string `json:"status"`
+	// Segment numbers the commits of a run that checkpoints (1, 2, ...): each has a manifest of its
+	// own, under run ids <run>, <run>-0002, ...; 0 for a run committed at once.
+	Segment int `json:"segment,omitempty"`
+	// Deletions is how this run learnt of deleted conversations: listed (GET /conversations/deleted),
+	// snapshot (a full run removes what the API no longer lists), unavailable (the workspace's API
+	// does not offer the listing) or failed (it did not answer; the next run asks again from the same
+	// point). Empty for convert and for checkpoints.
+	Deletions string `json:"deletions,omitempty"`
+	// Warnings lists what the run had to do without, in words.
+	Warnings   []string  `json:"warnings,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
-	APIVersion string    `json:"api_version,omitempty"`
+	// Until bounds a run by updated_at (Unix seconds, excluded); such a run leaves the bookmark alone.
+	Until      *int64 `json:"until,omitempty"`
+	APIVersion string `json:"api_version,omitempty"`
 	// Mode is full, incremental or since.
 	Mode string `json:"mode,omitempty"`
 	// BookmarkUsed is where an incremental run started (Unix seconds); null for a full run.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/intercom-export/intercom-export/extract"
 	"github.com/intercom-export/intercom-export/load"
+	"github.com/intercom-export/intercom-export/schemas"
 	"github.com/intercom-export/intercom-export/transform"
 )
 
@@ -28,14 +28,16 @@ const defaultOverlap = 30 * time.Minute
 
 // exportOptions is everything an export run needs, after flags and environment are read.
 type exportOptions struct {
-	Out        string
-	Extract    extract.Config
-	Full       bool
-	Since      string
-	Overlap    time.Duration
-	SourceJSON bool
-	LogFormat  string
-	LogLevel   string
+	Out             string
+	Extract         extract.Config
+	Full            bool
+	Since, Until    string
+	Overlap         time.Duration
+	SourceJSON      bool
+	CheckpointEvery string
+	Wait            time.Duration
+	LogFormat       string
+	LogLevel        string
 }
 
 // commonFlags registers the flags export and demo share.
@@ -46,9 +48,12 @@ func commonFlags(fs *flag.FlagSet, o *exportOptions) {
 	fs.DurationVar(&o.Extract.MaxRetryTime, "max-retry-time", 10*time.Minute, "time one API request may spend retrying")
 	fs.DurationVar(&o.Extract.RequestTimeout, "request-timeout", 60*time.Second, "time limit of one API attempt")
 	fs.BoolVar(&o.Full, "full", false, "ignore the bookmark: retrieve every conversation, and remove those Intercom no longer lists")
-	fs.StringVar(&o.Since, "since", "", "export conversations updated at or after this time (RFC 3339, YYYY-MM-DD or Unix seconds), overriding the bookmark")
+	fs.StringVar(&o.Since, "since", "", "export conversations updated at or after this time (RFC 3339, UTC without a zone; YYYY-MM-DD; or Unix seconds), overriding the bookmark")
+	fs.StringVar(&o.Until, "until", "", "export only conversations updated before this time (same forms as --since); a bounded run leaves the nightly bookmark alone, so a backfill can be cut into chunks")
 	fs.DurationVar(&o.Overlap, "overlap", defaultOverlap, "how far before the previous run's start an incremental run looks again")
 	fs.BoolVar(&o.SourceJSON, "source-json", true, "keep each conversation's JSON in conversations.source_json")
+	fs.StringVar(&o.CheckpointEvery, "checkpoint-every", defaultCheckpointEvery, "commit what the run has so far at this interval (a duration) or every N conversations (a number), so that an interrupted run resumes; 0 commits only at the end")
+	fs.DurationVar(&o.Wait, "wait", 0, "wait up to this long for another run holding the folder to finish, instead of exiting at once with code 75")
 	fs.StringVar(&o.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
@@ -83,38 +88,87 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	return export(ctx, o, stdout, stderr)
 }
 
-// parseSince reads --since: RFC 3339, a date (midnight UTC) or Unix seconds.
-func parseSince(s string) (int64, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return n, nil
+// window is what --since and --until say, resolved; nil where not given.
+type window struct {
+	since, until *int64
+}
+
+func parseWindow(o exportOptions, now time.Time) (window, error) {
+	var w window
+	if o.Full && (o.Since != "" || o.Until != "") {
+		return w, fmt.Errorf("%w: --full exports everything: it takes neither --since nor --until", errUsage)
 	}
-	for _, layout := range []string{time.RFC3339, time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.Unix(), nil
+	for _, f := range []struct {
+		name, value string
+		to          **int64
+	}{{"--since", o.Since, &w.since}, {"--until", o.Until, &w.until}} {
+		if f.value == "" {
+			continue
 		}
+		t, err := parseInstant(f.name, f.value, now)
+		if err != nil {
+			return w, err
+		}
+		*f.to = &t
 	}
-	return 0, fmt.Errorf("%w: --since %q: use RFC 3339 (2025-03-14T09:00:00Z), a date (2025-03-14) or Unix seconds", errUsage, s)
+	if w.since != nil && w.until != nil && *w.until <= *w.since {
+		return w, fmt.Errorf("%w: --until %s is not after --since %s", errUsage, instantString(*w.until), instantString(*w.since))
+	}
+	return w, nil
 }
 
 // runPlan is what a run asks the API for.
 type runPlan struct {
 	mode     string // full, incremental or since
-	since    int64  // for incremental and since
+	window   extract.Window
 	bookmark *int64 // the bookmark used, for the manifest
+	// started is when the run started, or the run it resumes: the next bookmark is this less the
+	// overlap.
+	started time.Time
+	resume  *load.Resume // the unfinished run this one resumes; nil for a new run
 }
 
-func plan(o exportOptions, st load.State, haveState bool) (runPlan, error) {
+// bounded reports whether --until ends the run's window: such a run leaves the bookmark alone.
+func (p runPlan) bounded() bool { return p.window.Until != 0 }
+
+// plan resumes the folder's unfinished run, if it has one and the flags do not ask for another, or
+// plans a new run.
+func plan(o exportOptions, w window, st load.State, haveState bool, now time.Time, log zerolog.Logger) runPlan {
+	p := newPlan(o, w, st, haveState, now)
+	r := st.Resume
+	if !haveState || r == nil {
+		return p
+	}
+	explicit := o.Full || o.Since != "" || o.Until != ""
+	if explicit && (r.Mode != p.mode || r.Since != p.window.Since || r.Until != p.window.Until) {
+		log.Warn().Str("interrupted_run", r.RunID).Str("interrupted_mode", r.Mode).Int64("committed", r.Conversations).
+			Msg("not resuming the interrupted run: --full, --since or --until ask for another one; this run starts anew (the bookmark is where it was)")
+		return p
+	}
+	p = runPlan{mode: r.Mode, window: extract.Window{Since: r.Since, Until: r.Until}, started: r.StartedAt, resume: r}
+	if r.Mode != "full" {
+		p.bookmark = &r.Since
+	}
+	return p
+}
+
+func newPlan(o exportOptions, w window, st load.State, haveState bool, now time.Time) runPlan {
 	switch {
-	case o.Full && o.Since != "":
-		return runPlan{}, fmt.Errorf("%w: --full and --since exclude each other", errUsage)
-	case o.Since != "":
-		since, err := parseSince(o.Since)
-		return runPlan{mode: "since", since: since, bookmark: &since}, err
-	case o.Full || !haveState:
-		return runPlan{mode: "full"}, nil
+	case w.since != nil || w.until != nil:
+		p := runPlan{mode: "since", started: now}
+		if w.since != nil {
+			p.window.Since = *w.since
+		}
+		if w.until != nil {
+			p.window.Until = *w.until
+		}
+		p.bookmark = &p.window.Since
+		return p
+	case o.Full || !haveState || st.NoBookmark:
+		return runPlan{mode: "full", started: now}
 	}
 	b := st.Bookmark
-	return runPlan{mode: "incremental", since: b, bookmark: &b}, nil
+	return runPlan{mode: "incremental", window: extract.Window{Since: b}, bookmark: &b, started: now}
 }
 
 // checkFlagValues refuses values SetDefaults would otherwise quietly replace by defaults.
@@ -130,6 +184,7 @@ func checkFlagValues(o exportOptions) error {
 		{o.Extract.RequestTimeout > 0, "--request-timeout", o.Extract.RequestTimeout, "a positive duration such as 60s"},
 		{o.Extract.MaxRetryTime > 0, "--max-retry-time", o.Extract.MaxRetryTime, "a positive duration such as 10m"},
 		{o.Overlap >= 0, "--overlap", o.Overlap, "0 or more, such as 30m"},
+		{o.Wait >= 0, "--wait", o.Wait, "0 or more, such as 10m"},
 	} {
 		if !c.ok {
 			return fmt.Errorf("%w: %s %v: want %s", errUsage, c.flag, c.val, c.want)
@@ -157,6 +212,15 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if err := checkFlagValues(o); err != nil {
 		return err
 	}
+	now := time.Now()
+	w, err := parseWindow(o, now)
+	if err != nil {
+		return err
+	}
+	every, err := parseCheckpointEvery(o.CheckpointEvery)
+	if err != nil {
+		return err
+	}
 	o.Extract.Logger = log
 	o.Extract.SetDefaults()
 	if err := o.Extract.Validate(); err != nil {
@@ -171,79 +235,139 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if err := loadCfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if o.Since != "" {
-		if _, err := parseSince(o.Since); err != nil {
-			return err
-		}
-	}
 
-	run, err := openRun(o.Out, loadCfg, log)
+	run, err := openRunWaiting(ctx, o.Out, loadCfg, log, o.Wait)
+	if errors.Is(err, load.ErrLocked) {
+		return fmt.Errorf("%w; --wait 30m (say) waits for it", err)
+	}
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	ds, held, writer, rej := run.ds, run.held, run.writer, run.rej
-	runID := writer.RunID()
-	st, haveState, err := ds.State()
+	st, haveState, err := run.ds.State()
 	if err != nil {
 		return err
 	}
-	p, err := plan(o, st, haveState)
-	if err != nil {
+	j := &exportJob{
+		o: o, log: log, logOut: logOut, terminal: terminal, client: client, run: run, loadCfg: loadCfg,
+		plan: plan(o, w, st, haveState, time.Now(), log), prev: st, havePrev: haveState,
+		listed: map[string]bool{}, holdBack: -1,
+	}
+	if err := j.ck.init(run.ds, run.writer.RunID(), j.plan, every); err != nil {
 		return err
 	}
+	return j.execute(ctx, stdout)
+}
 
-	// The bookmark is where this run started, not where it ended nor the newest updated_at seen:
-	// conversations updated while the run goes on are then found again by the next run.
-	started := time.Now()
-	log.Info().Str("run_id", runID).Str("out", o.Out).Str("mode", p.mode).Str("api_version", o.Extract.APIVersion).
-		Int("held", len(held)).Msg("export started")
+// exportJob is one export run: what it asks for, what it found, and its checkpoints.
+type exportJob struct {
+	o        exportOptions
+	log      zerolog.Logger
+	logOut   io.Writer
+	terminal bool
+	client   *extract.Client
+	run      *folderRun
+	loadCfg  load.Config
+	plan     runPlan
+	prev     load.State // the folder's state: its bookmark stays until the run finishes
+	havePrev bool
 
-	var mu sync.Mutex
-	listed := map[string]bool{}
-	var failures []load.Failure
-	holdBack := int64(-1) // the oldest updated_at of a conversation this run could not export
-	fail := func(id string, updatedAt int64, reason string) {
-		mu.Lock()
-		defer mu.Unlock()
-		failures = append(failures, load.Failure{ConversationID: id, Reason: reason})
-		if holdBack < 0 || updatedAt < holdBack {
-			holdBack = updatedAt
-		}
+	mu       sync.Mutex
+	listed   map[string]bool
+	failures []load.Failure
+	holdBack int64    // the oldest updated_at of a conversation this run could not export; -1: none
+	gone     []string // deleted between listing and retrieval, not yet removed
+	deleted  []load.DeletedConversation
+
+	ck checkpoints
+}
+
+func (j *exportJob) fail(id string, updatedAt int64, reason string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.failures = append(j.failures, load.Failure{ConversationID: id, Reason: reason})
+	if j.holdBack < 0 || updatedAt < j.holdBack {
+		j.holdBack = updatedAt
 	}
-	var gone []string
+}
+
+func (j *exportJob) extractor() *extract.Extractor {
+	p := j.plan
 	ex := &extract.Extractor{
-		Client: client,
+		Client: j.client,
 		List: func(ctx context.Context, emit func(extract.Ref) error) error {
 			record := func(r extract.Ref) error {
-				mu.Lock()
-				listed[r.ID] = true
-				mu.Unlock()
+				j.mu.Lock()
+				j.listed[r.ID] = true
+				j.mu.Unlock()
 				return emit(r)
 			}
 			if p.mode == "full" {
-				return client.List(ctx, record)
+				return j.client.List(ctx, record)
 			}
-			return client.ChangedSince(ctx, p.since, record)
+			return j.client.ChangedIn(ctx, p.window, record)
 		},
-		Failed: func(r extract.Ref, err error) { fail(r.ID, r.UpdatedAt, err.Error()) },
+		Failed: func(r extract.Ref, err error) { j.fail(r.ID, r.UpdatedAt, err.Error()) },
 		Gone: func(r extract.Ref) {
-			mu.Lock()
-			gone = append(gone, r.ID)
-			mu.Unlock()
+			j.mu.Lock()
+			j.gone = append(j.gone, r.ID)
+			j.mu.Unlock()
 		},
 	}
-	if p.mode != "full" {
-		// Unchanged since the folder got it: no retrieval. A full run retrieves everything, since a
-		// part can change without moving the conversation's updated_at.
-		ex.Skip = func(r extract.Ref) bool {
-			h, ok := held[r.ID]
-			return ok && r.UpdatedAt != 0 && h.UpdatedAt == r.UpdatedAt
+	// Unchanged since the folder got it: no retrieval. A full run retrieves everything, since a part
+	// can change without moving the conversation's updated_at, except what the checkpoints of the run
+	// it resumes committed.
+	ex.Skip = func(r extract.Ref) bool {
+		h, ok := j.run.lookup(r.ID)
+		unchanged := ok && r.UpdatedAt != 0 && h.UpdatedAt == r.UpdatedAt
+		if p.mode == "full" {
+			return unchanged && j.ck.resumed[r.ID]
 		}
+		return unchanged
 	}
+	return ex
+}
 
-	stopProgress := reportProgress(ctx, log, logOut, terminal, 0, func() progressSnapshot {
-		p, cs := ex.Progress(), client.Stats()
+// deleteHeld removes a conversation the folder holds from it, in the segment being written.
+func (j *exportJob) deleteHeld(id string) {
+	if h, ok := j.run.lookup(id); ok {
+		j.run.writer.Delete(id, h.Date)
+		j.deleted = append(j.deleted, load.DeletedConversation{ConversationID: id, Date: h.Date.String()})
+		j.run.forget(id)
+	}
+}
+
+// removeGone removes the conversations found deleted while the run retrieved them.
+func (j *exportJob) removeGone() {
+	j.mu.Lock()
+	gone := j.gone
+	j.gone = nil
+	j.mu.Unlock()
+	for _, id := range gone {
+		j.deleteHeld(id)
+	}
+}
+
+// execute runs the pipeline, checkpointing as it goes, then handles deletions and commits the rest.
+func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
+	o, p, log, run := j.o, j.plan, j.log, j.run
+	start := log.Info().Str("run_id", run.writer.RunID()).Str("out", o.Out).Str("mode", p.mode).
+		Str("api_version", o.Extract.APIVersion).Int("held", run.heldCount())
+	if p.mode != "full" {
+		start.Str("since", instantString(p.window.Since))
+	}
+	if p.bounded() {
+		start.Str("until", instantString(p.window.Until))
+	}
+	if r := p.resume; r != nil {
+		start.Str("resumes", r.RunID).Time("first_started", r.StartedAt).Int("checkpoints", r.Checkpoints).
+			Int64("committed", r.Conversations)
+	}
+	start.Str("checkpoint_every", j.ck.policy.String()).Msg("export started")
+
+	ex := j.extractor()
+	stopProgress := reportProgress(ctx, log, j.logOut, j.terminal, 0, func() progressSnapshot {
+		p, cs := ex.Progress(), j.client.Stats()
 		total := int64(-1)
 		if p.ListingDone {
 			total = p.Listed - p.Skipped
@@ -251,106 +375,193 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		return progressSnapshot{Listed: p.Listed, Done: p.Retrieved + p.NotFound + p.Failed, Total: total,
 			Retries: cs.Retries, RateLimited: cs.RateLimited}
 	})
-	counts, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, rej, run.add)
+	sink := func(rec schemas.Record) error {
+		if err := run.add(rec); err != nil {
+			return err
+		}
+		return j.ck.added(ctx, j, rec.ID(), ex)
+	}
+	counts, runErr := runStages(ctx, log, ex.Run, transform.Options{OmitSourceJSON: !o.SourceJSON}, run.rej, sink)
 	stopProgress()
 	run.logRefused()
-	rejectsPath, rejErr := rej.close()
+	rejectsPath, rejErr := run.rej.close()
 	if runErr == nil {
 		runErr = rejErr
 	}
-
-	var deleted []load.DeletedConversation
-	deleteHeld := func(id string) {
-		if h, ok := held[id]; ok {
-			writer.Delete(id, h.Date)
-			deleted = append(deleted, load.DeletedConversation{ConversationID: id, Date: h.Date.String()})
-			delete(held, id)
-		}
-	}
+	deletions := ""
+	var warnings []string
 	if runErr == nil {
-		for _, id := range gone {
-			deleteHeld(id)
-		}
-		switch {
-		case p.mode == "full":
-			// A full run makes the folder an exact snapshot: what Intercom no longer lists goes.
-			for id := range held {
-				if !listed[id] {
-					deleteHeld(id)
-				}
-			}
-		case client.SupportsDeletions():
-			runErr = client.DeletedSince(ctx, p.since, func(d extract.Deletion) error {
-				deleteHeld(d.ID)
-				return nil
-			})
-		}
+		j.removeGone()
+		deletions, warnings, runErr = j.deletions(ctx)
 	}
-	for _, r := range rej.items {
-		fail(r.ConversationID, r.UpdatedAt, r.Reason)
+	for _, r := range run.rej.items {
+		j.fail(r.ConversationID, r.UpdatedAt, r.Reason)
 	}
 
 	prog := ex.Progress()
-	cs := client.Stats()
 	sum := summary{
 		Listed: prog.Listed, Skipped: prog.Skipped, Retrieved: prog.Retrieved, NotFound: prog.NotFound,
-		Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(rej.items)), Failed: prog.Failed, Deleted: len(deleted),
+		Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(run.rej.items)), Failed: prog.Failed,
 	}
 	run.count(&sum, nil)
+	if runErr != nil {
+		j.finishSummary(&sum, load.Result{}, stdout)
+		err := j.failed(ctx, runErr)
+		logSummary(log, sum, err)
+		return err
+	}
+
+	m := j.manifest(ex, counts)
+	m.Deletions, m.Warnings = deletions, warnings
+	next := j.finalState(deletions)
+	m.BookmarkNew = next.Bookmark
+	res, err := j.run.ds.Commit(ctx, run.writer, m, next)
+	if err == nil {
+		err = run.ds.RemoveCheckpointIDs("")
+	}
+	j.finishSummary(&sum, res, stdout)
+	if err != nil {
+		err = j.failed(ctx, fmt.Errorf("publishing files: %w", err))
+	}
+	logSummary(log, sum, err)
+	if err != nil {
+		return err
+	}
+	if len(j.failures) > 0 {
+		where := "the run manifest in " + o.Out + "/" + load.StateDir + "/runs/" + m.RunID + ".json"
+		if rejectsPath != "" {
+			where += " and " + rejectsPath
+		}
+		return fmt.Errorf("%w: %d conversations could not be exported; their ids and reasons are in %s", errPartial, len(j.failures), where)
+	}
+	return nil
+}
+
+// finishSummary adds the commits' figures and the client's to sum, and prints it.
+func (j *exportJob) finishSummary(sum *summary, last load.Result, stdout io.Writer) {
+	cs := j.client.Stats()
+	sum.Calls, sum.Retries, sum.RateLimited = cs.Calls, cs.Retries, cs.RateLimited
+	total := j.ck.results
+	total.add(last)
+	sum.Conversations, sum.Parts, sum.Tags, sum.Ratings = total.Conversations, total.Parts, total.Tags, total.Ratings
+	sum.Files, sum.Deleted = total.Files, total.Deleted+len(j.deleted)
+	sum.Elapsed = time.Since(j.plan.started)
+	if j.plan.resume != nil {
+		sum.Elapsed = time.Since(j.ck.processStart) // this attempt's
+	}
+	sum.print(stdout)
+}
+
+// failed says what a failed run leaves: the folder as it was, or the checkpoints to resume from.
+func (j *exportJob) failed(ctx context.Context, runErr error) error {
 	if errors.Is(runErr, extract.ErrAuth) {
 		runErr = fmt.Errorf("%w (check INTERCOM_ACCESS_TOKEN: a token that is invalid, revoked or expired needs replacing; a plan restriction needs the workspace's admin)", runErr)
 	}
-	if runErr != nil {
-		sum.Calls, sum.Retries, sum.RateLimited = cs.Calls, cs.Retries, cs.RateLimited
-		sum.Elapsed = time.Since(started)
-		sum.print(stdout)
-		logSummary(log, sum, runErr)
-		return fmt.Errorf("%w; %s is unchanged (its last committed state)", runErr, o.Out)
+	var sig interrupted
+	if ctx.Err() != nil && errors.As(context.Cause(ctx), &sig) {
+		runErr = sig
 	}
+	if j.ck.done == 0 {
+		if sig.signal != nil {
+			return fmt.Errorf("%w before the first checkpoint; %s is unchanged (its last committed state); rerun to start again", runErr, j.o.Out)
+		}
+		return fmt.Errorf("%w; %s is unchanged (its last committed state)", runErr, j.o.Out)
+	}
+	return fmt.Errorf("%w; %d conversations committed at the last checkpoint (%d) stay in %s: rerun to resume",
+		runErr, j.ck.committed, j.ck.done, j.o.Out)
+}
 
-	next := started.Add(-o.Overlap).Unix()
-	if holdBack >= 0 && holdBack < next {
-		next = holdBack // the next run must find the conversations this one could not export
+// deletions removes the conversations Intercom deleted. A full run makes the folder an exact snapshot;
+// other runs ask the optional deletions endpoint, whose failure costs the deletions only, with a warning.
+func (j *exportJob) deletions(ctx context.Context) (status string, warnings []string, err error) {
+	if j.plan.mode == "full" {
+		for _, id := range j.run.heldIDs() {
+			j.mu.Lock()
+			listed := j.listed[id]
+			j.mu.Unlock()
+			if !listed {
+				j.deleteHeld(id)
+			}
+		}
+		return "snapshot", nil, nil
 	}
+	err = j.client.DeletedSince(ctx, j.deletionsSince(), func(d extract.Deletion) error {
+		j.deleteHeld(d.ID)
+		return nil
+	})
+	var why string
+	switch {
+	case err == nil:
+		return "listed", nil, nil
+	case ctx.Err() != nil, errors.Is(err, extract.ErrAuth) && !errors.Is(err, extract.ErrUnavailable):
+		return "", nil, err // a 401 is the token's: the run stops
+	case errors.Is(err, extract.ErrUnavailable):
+		status, why = "unavailable", "deletions are not listed by this workspace's API; a --full run removes deleted conversations"
+	default:
+		status, why = "failed", "deletions could not be listed; the next run asks again from the same point, and a --full run removes deleted conversations"
+	}
+	j.log.Warn().Err(err).Str("deletions", status).Msg(why)
+	return status, []string{why + " (" + err.Error() + ")"}, nil
+}
+
+// deletionsSince is where deletions are asked for from: the run's start, or earlier when a previous
+// run could not list them.
+func (j *exportJob) deletionsSince() int64 {
+	since := j.plan.window.Since
+	if d := j.prev.DeletionsSince; d != nil && *d < since {
+		since = *d
+	}
+	return since
+}
+
+func (j *exportJob) manifest(ex *extract.Extractor, counts stageCounts) *load.Manifest {
+	prog, cs, run := ex.Progress(), j.client.Stats(), j.run
 	status := "success"
-	if len(failures) > 0 {
+	if len(j.failures) > 0 {
 		status = "partial"
 	}
 	m := &load.Manifest{
-		RunID: runID, Command: "export", Status: status, StartedAt: started.UTC(), APIVersion: o.Extract.APIVersion,
-		Mode: p.mode, BookmarkUsed: p.bookmark, BookmarkNew: next, Deleted: deleted, Failures: failures,
+		RunID: j.run.writer.RunID(), Command: "export", Status: status, Segment: j.ck.segment(),
+		StartedAt: j.plan.started.UTC(), APIVersion: j.o.Extract.APIVersion, Mode: j.plan.mode,
+		BookmarkUsed: j.plan.bookmark, BookmarkNew: j.prev.Bookmark, Deleted: j.deleted, Failures: j.failures,
 		Counts: load.ManifestCounts{Listed: prog.Listed, Retrieved: prog.Retrieved, Skipped: prog.Skipped,
 			Truncated: counts.Truncated, Warnings: counts.Warnings, NotFound: prog.NotFound, APICalls: cs.Calls},
 	}
-	run.count(&sum, &m.Counts)
+	run.count(&summary{}, &m.Counts)
+	if j.plan.bounded() {
+		m.Until = &j.plan.window.Until
+	}
 	if m.Deleted == nil {
 		m.Deleted = []load.DeletedConversation{}
 	}
 	if m.Failures == nil {
 		m.Failures = []load.Failure{}
 	}
-	res, err := ds.Commit(ctx, writer, m, &load.State{Bookmark: next, APIVersion: o.Extract.APIVersion})
-	cs = client.Stats()
-	sum.Calls, sum.Retries, sum.RateLimited = cs.Calls, cs.Retries, cs.RateLimited
-	sum.Conversations, sum.Parts, sum.Tags, sum.Ratings = res.Conversations, res.Parts, res.Tags, res.Ratings
-	sum.Files = len(res.Files)
-	sum.Elapsed = time.Since(started)
-	sum.print(stdout)
-	if err != nil {
-		err = fmt.Errorf("publishing files: %w; %s is unchanged (its last committed state)", err, o.Out)
+	return m
+}
+
+// finalState is the state a finished run records. The bookmark is where the run (or the first attempt
+// of a resumed one) started, not where it ended nor the newest updated_at seen: conversations updated
+// while it went on are found again by the next run. A run bounded by --until leaves it alone.
+func (j *exportJob) finalState(deletions string) *load.State {
+	st := &load.State{Bookmark: j.prev.Bookmark, NoBookmark: !j.havePrev || j.prev.NoBookmark,
+		APIVersion: j.o.Extract.APIVersion}
+	if deletions == "failed" {
+		since := j.deletionsSince()
+		st.DeletionsSince = &since
 	}
-	logSummary(log, sum, err)
-	if err != nil {
-		return err
-	}
-	if len(failures) > 0 {
-		where := "the run manifest in " + o.Out + "/" + load.StateDir + "/runs/" + runID + ".json"
-		if rejectsPath != "" {
-			where += " and " + rejectsPath
+	if j.plan.bounded() {
+		if deletions != "failed" {
+			st.DeletionsSince = j.prev.DeletionsSince
 		}
-		return fmt.Errorf("%w: %d conversations could not be exported; their ids and reasons are in %s", errPartial, len(failures), where)
+		return st
 	}
-	return nil
+	next := j.plan.started.Add(-j.o.Overlap).Unix()
+	if j.holdBack >= 0 && j.holdBack < next {
+		next = j.holdBack // the next run must find the conversations this one could not export
+	}
+	st.Bookmark, st.NoBookmark = next, false
+	return st
 }
 
 func logSummary(log zerolog.Logger, s summary, err error) {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -282,12 +284,31 @@ func TestSecondRunOnTheSameFolderIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Close()
-	_, stderr := exportRun(t, srv, out, exitFailure)
-	if !strings.Contains(stderr, "another intercom-export run is using the output folder") {
-		t.Errorf("stderr does not say why:\n%s", stderr)
+	_, stderr := exportRun(t, srv, out, exitLocked)
+	if !strings.Contains(stderr, "another intercom-export run is using the output folder") || !strings.Contains(stderr, "--wait") {
+		t.Errorf("stderr does not say why, nor how to wait:\n%s", stderr)
+	}
+	_, stderr = exportRun(t, srv, out, exitLocked, "--wait", "300ms")
+	if !strings.Contains(stderr, "waiting for the run that holds the folder") {
+		t.Errorf("the run with --wait does not say it waits:\n%s", stderr)
 	}
 	if srv.Stats().Requests != 0 {
-		t.Errorf("the refused run sent %d requests", srv.Stats().Requests)
+		t.Errorf("the refused runs sent %d requests", srv.Stats().Requests)
+	}
+
+	// With --wait, the run starts once the holder lets go.
+	var e syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(context.Background(), []string{"export", "--out", out, "--base-url", srv.URL, "--log-format", "json", "--wait", "5m"},
+			func(string) string { return testToken }, io.Discard, &e)
+	}()
+	waitFor(t, "the run to wait for the lock", func() bool { return strings.Contains(e.String(), "waiting for the run that holds the folder") })
+	held.Close()
+	if code := <-done; code != exitOK {
+		t.Fatalf("the waiting run exited %d:\n%s", code, tail(e.String(), 2000))
+	}
+	if got := srv.Stats().RetrieveRequests; got != 10 {
+		t.Errorf("the waiting run retrieved %d conversations, want 10", got)
 	}
 }

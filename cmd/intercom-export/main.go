@@ -1,8 +1,9 @@
 // Command intercom-export exports an Intercom workspace's conversations into date-partitioned Parquet.
 //
-// Exit codes: 0 success; 1 failure (nothing new was published); 2 usage or configuration error (no
-// request was sent); 3 partial (the run published what it could, but some conversations could not be
-// exported: the summary and the log name them).
+// Exit codes: 0 success; 1 failure (nothing new was published beyond the run's checkpoints); 2 usage or
+// configuration error (no request was sent); 3 partial (the run published what it could, but some
+// conversations could not be exported: the summary and the log name them); 75 another run holds the
+// output folder (EX_TEMPFAIL: try again later, or pass --wait).
 package main
 
 import (
@@ -13,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/intercom-export/intercom-export/load"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; it goes into every file's created_by.
@@ -23,6 +26,7 @@ const (
 	exitFailure = 1
 	exitUsage   = 2
 	exitPartial = 3
+	exitLocked  = 75 // EX_TEMPFAIL of sysexits.h: cron alerting can tell an overlap from a failure
 )
 
 const usage = `intercom-export exports Intercom conversations into date-partitioned Parquet.
@@ -38,18 +42,31 @@ Run "intercom-export COMMAND -h" for a command's flags.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
+		cancel(interrupted{<-signals})
 		// A second signal means "now": the first one is already winding the run down.
-		<-ctx.Done()
-		stop()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
+		<-signals
 		fmt.Fprintln(os.Stderr, "intercom-export: second signal, exiting at once")
 		os.Exit(exitFailure)
 	}()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// interrupted is the cause of a run's cancellation by a signal.
+type interrupted struct{ signal os.Signal }
+
+func (i interrupted) Error() string {
+	name := "a signal"
+	switch i.signal {
+	case os.Interrupt:
+		name = "SIGINT"
+	case syscall.SIGTERM:
+		name = "SIGTERM"
+	}
+	return "interrupted by " + name
 }
 
 // env reads an environment variable; tests pass their own.
@@ -101,6 +118,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, errPartial):
 		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
 		return exitPartial
+	case errors.Is(err, load.ErrLocked):
+		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
+		return exitLocked
 	default:
 		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
 		return exitFailure

@@ -119,7 +119,9 @@ func (r *rejects) close() (string, error) {
 // folderRun is what export and convert share: the output folder held for one run, what it holds, the
 // writer of the run's files, and where rejected conversations go.
 type folderRun struct {
-	ds     *load.Dataset
+	ds *load.Dataset
+	// heldMu guards held: the listing reads it (to skip what is unchanged) while deletions change it.
+	heldMu sync.RWMutex
 	held   map[string]load.Held
 	writer *load.Writer
 	rej    *rejects
@@ -133,11 +135,59 @@ type folderRun struct {
 	superseded, stale int64
 }
 
+// lookup returns what the folder holds of a conversation.
+func (r *folderRun) lookup(id string) (load.Held, bool) {
+	r.heldMu.RLock()
+	defer r.heldMu.RUnlock()
+	h, ok := r.held[id]
+	return h, ok
+}
+
+// forget notes that a conversation is removed from the folder.
+func (r *folderRun) forget(id string) {
+	r.heldMu.Lock()
+	defer r.heldMu.Unlock()
+	delete(r.held, id)
+}
+
+func (r *folderRun) heldCount() int {
+	r.heldMu.RLock()
+	defer r.heldMu.RUnlock()
+	return len(r.held)
+}
+
+// heldIDs returns the ids the folder holds.
+func (r *folderRun) heldIDs() []string {
+	r.heldMu.RLock()
+	defer r.heldMu.RUnlock()
+	ids := make([]string, 0, len(r.held))
+	for id := range r.held {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// newWriter replaces a committed writer by a new one, for the run's next segment.
+func (r *folderRun) newWriter(cfg load.Config, runID string) error {
+	cfg.RunID = runID
+	w, err := r.ds.NewWriter(cfg)
+	if err != nil {
+		return err
+	}
+	r.writer = w
+	return nil
+}
+
 // openRun takes the folder's lock (rolling forward or cleaning up after a dead run), installs the
 // check of new files, reads what the folder holds and starts a writer.
 func openRun(out string, cfg load.Config, log zerolog.Logger) (*folderRun, error) {
+	return openRunWaiting(context.Background(), out, cfg, log, 0)
+}
+
+// openRunWaiting is openRun, waiting up to wait for another run to release the folder.
+func openRunWaiting(ctx context.Context, out string, cfg load.Config, log zerolog.Logger, wait time.Duration) (*folderRun, error) {
 	limitMemory()
-	ds, err := load.OpenDataset(out, log)
+	ds, err := load.OpenDatasetWaiting(ctx, out, log, wait)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +249,7 @@ func (r *folderRun) add(rec schemas.Record) error {
 		if a.Date != rec.Date {
 			r.writer.Delete(id, a.Date)
 		}
-	} else if h, ok := r.held[id]; ok {
+	} else if h, ok := r.lookup(id); ok {
 		if updated < h.UpdatedAt {
 			r.stale++
 			r.log.Debug().Str("conversation_id", id).Int64("updated_at", updated).Int64("held_updated_at", h.UpdatedAt).Msg("version older than the folder's ignored")

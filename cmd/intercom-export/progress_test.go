@@ -15,7 +15,7 @@ import (
 // waitFor polls until cond holds; the deadline only keeps a broken reporter from hanging the test.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); { // only catches a hang
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
