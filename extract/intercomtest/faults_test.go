@@ -318,17 +318,13 @@ func TestSlow(t *testing.T) {
 	ws, srv := newTestServer(t, 5, Options{Faults: Faults{Seed: 2, SlowRate: 1, SlowDelay: delay}})
 	id := ws.ids()[0]
 	// A client with a shorter timeout gets nothing.
-	start := time.Now()
 	a := send(t, srv, http.MethodGet, "/conversations/"+id, nil, 50*time.Millisecond)
 	var ne interface{ Timeout() bool }
 	if a.err == nil || !errors.As(a.err, &ne) || !ne.Timeout() {
 		t.Fatalf("a client with a 50ms timeout got %s, %v; want a timeout", a.outcome(), a.err)
 	}
-	if took := time.Since(start); took > delay {
-		t.Errorf("the client's timeout took %v", took)
-	}
-	// A patient client gets the normal answer, late.
-	start = time.Now()
+	// A patient client gets the normal answer, late (a lower bound: a busy machine cannot break it).
+	start := time.Now()
 	if a := send(t, srv, http.MethodGet, "/conversations/"+id, nil, 0); a.outcome() != "200" {
 		t.Fatalf("a patient client got %s", a.outcome())
 	} else if took := time.Since(start); took < delay {
