@@ -85,13 +85,19 @@ func (t *commitTotals) add(r load.Result) {
 	t.Files += len(r.Files)
 }
 
-func (ck *checkpoints) init(ds *load.Dataset, baseID string, p runPlan, policy checkpointPolicy) error {
+// init sets the checkpoints up for a run. inState is the unfinished run the state names, resumed or
+// not: its records stay until this run's own first commit replaces the state.
+func (ck *checkpoints) init(ds *load.Dataset, baseID string, p runPlan, policy checkpointPolicy, inState *load.Resume) error {
 	now := time.Now()
 	*ck = checkpoints{policy: policy, processStart: now, baseID: baseID, runID: baseID,
 		segmentIDs: map[string]bool{}, due: now.Add(policy.interval)}
 	r := p.resume
 	if r == nil {
-		return ds.RemoveCheckpointIDs("") // of an abandoned run, or of one that died before its first
+		keep := ""
+		if inState != nil {
+			keep = inState.RunID
+		}
+		return ds.RemoveCheckpointIDs(keep) // of runs that died before their first checkpoint
 	}
 	ck.runID, ck.done, ck.committed = r.RunID, r.Checkpoints, r.Conversations
 	if err := ds.RemoveCheckpointIDs(r.RunID); err != nil {
@@ -149,6 +155,7 @@ func (j *exportJob) checkpoint(ctx context.Context, ex *extract.Extractor) error
 	}
 	m := j.manifest(ex, stageCounts{})
 	m.Status, m.Segment = "checkpoint", n
+	m.Failures = []load.Failure{} // listed once, in the run's last manifest
 	st := &load.State{Bookmark: j.prev.Bookmark, NoBookmark: !j.havePrev || j.prev.NoBookmark,
 		DeletionsSince: j.prev.DeletionsSince, APIVersion: j.o.Extract.APIVersion,
 		Resume: &load.Resume{RunID: ck.runID, StartedAt: j.plan.started, Mode: j.plan.mode,

@@ -253,7 +253,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		plan: plan(o, w, st, haveState, time.Now(), log), prev: st, havePrev: haveState,
 		listed: map[string]bool{}, holdBack: -1,
 	}
-	if err := j.ck.init(run.ds, run.writer.RunID(), j.plan, every); err != nil {
+	if err := j.ck.init(run.ds, run.writer.RunID(), j.plan, every, st.Resume); err != nil {
 		return err
 	}
 	return j.execute(ctx, stdout)
