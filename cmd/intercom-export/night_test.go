@@ -16,7 +16,7 @@ func TestRunGoesOnWithoutTheDeletionsEndpoint(t *testing.T) {
 	for _, status := range []int{http.StatusNotFound, http.StatusForbidden} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
-			ws := intercomtest.NewWorkspace(61, 80)
+			ws := intercomtest.NewWorkspace(61, 40)
 			srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, DeletedStatus: status})
 			defer srv.Close()
 			out := t.TempDir()
@@ -166,7 +166,7 @@ func TestSinceAndUntilForms(t *testing.T) {
 
 func TestBoundedRunExportsItsWindowAndLeavesTheBookmark(t *testing.T) {
 	t.Parallel()
-	ws := intercomtest.NewWorkspace(64, 120)
+	ws := intercomtest.NewWorkspace(64, 60)
 	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
 	defer srv.Close()
 	var times []int64
@@ -174,7 +174,7 @@ func TestBoundedRunExportsItsWindowAndLeavesTheBookmark(t *testing.T) {
 		times = append(times, c.UpdatedAt)
 	}
 	slices.Sort(times)
-	since, until := times[30], times[80]
+	since, until := times[15], times[40]
 	want := 0
 	for _, u := range times {
 		if u >= since && u < until {

@@ -72,7 +72,7 @@ func TestInterruptedBackfillResumesFromItsLastCheckpoint(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
-			const n, every = 900, 150
+			const n, every = 300, 60
 			ws := intercomtest.NewWorkspace(71, n)
 			srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, Latency: time.Millisecond})
 			defer srv.Close()
@@ -81,7 +81,7 @@ func TestInterruptedBackfillResumesFromItsLastCheckpoint(t *testing.T) {
 			args := []string{"--checkpoint-every", fmt.Sprint(every), "--concurrency", "4"}
 
 			interrupted := 0
-			for attempt := 0; interrupted < 3 && attempt < 6; attempt++ {
+			for attempt := 0; interrupted < 2 && attempt < 5; attempt++ {
 				before := committedIDs(t, out)
 				st, _ := folderState(t, out)
 				seen := checkpointsIn(st)
