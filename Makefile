@@ -19,8 +19,10 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The loader's tests run twice: with daily partitions, then with monthly ones.
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+	INTERCOM_EXPORT_TEST_PARTITION=month $(GO) test -race -count=1 -timeout 30m ./load/
 
 # Benchmarks, recorded in bench/README.md; not part of make test, which asserts no timing. Conversion
 # (convert against the DuckDB peer, each in its own process), the transform and the loader, then

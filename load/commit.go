@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,8 +33,11 @@ type Result struct {
 // File is one (table, partition) file a Commit replaced, created or removed.
 type File struct {
 	Table string
-	Date  schemas.Date
-	// Path is the published file, relative to Dir: <table>/date=YYYY-MM-DD/data.parquet.
+	// Date is the partition's key: its day, or the first day of its month.
+	Date schemas.Date
+	// Partition is the partition's folder name: date=YYYY-MM-DD or month=YYYY-MM.
+	Partition string
+	// Path is the published file, relative to Dir: <table>/<Partition>/data.parquet.
 	Path string
 	// TempPath is where the new file was written before the rename, relative to Dir; empty when
 	// Removed.
@@ -62,7 +67,6 @@ type pending struct {
 	File
 	temp    string   // absolute; empty when Removed
 	created []string // folders created for the temp file, shallowest first
-	linked  bool     // temp is a hard link to a spool, written without an fsync
 }
 
 // Commit merges every partition touched by Add or Delete with its published files and publishes the
@@ -70,67 +74,50 @@ type pending struct {
 // are dropped, the new rows merged in, and one file sorted by conversation_id written in place of the
 // old one.
 //
-// It works in two phases so that a failure leaves the published data as it was. First every new file is
-// written under a temporary name in its final folder and synced; then Config.BeforePublish runs; then
-// all are renamed into place and the folders synced. Cancelling ctx stops the first phase between
-// partitions; the second is not interruptible, since stopping half-way would publish half a run.
+// The runs spilled by Add (and the memory buffer) are merged in partition and id order, once, so each
+// partition's files are written once whatever order the records came in; CommitWorkers partitions are
+// written at a time while the merge feeds the next.
 //
-// When Commit fails, temporary files are removed and the Writer keeps its buffers and staging: Commit
+// It works in two phases so that a failure leaves the published data as it was. First every new file is
+// written under a temporary name in its final folder and made durable; then Config.BeforePublish runs;
+// then all are renamed into place and the folders synced. Cancelling ctx stops the first phase; the
+// second is not interruptible, since stopping half-way would publish half a run.
+//
+// When Commit fails, temporary files are removed and the Writer keeps its buffers and runs: Commit
 // may be retried (merging is idempotent, so a retry after a partly published second phase converges to
 // the same files) or the run Aborted. After a successful Commit the Writer is closed.
 func (w *Writer) Commit(ctx context.Context) (Result, error) {
+	if err := w.waitSpill(); err != nil {
+		return Result{}, err
+	}
 	if err := w.usable(); err != nil {
 		return Result{}, err
 	}
 	start := time.Now()
-	dates := make([]schemas.Date, 0, len(w.parts))
-	for d := range w.parts {
-		dates = append(dates, d)
-	}
-	slices.Sort(dates)
-
-	// Phase 0: the memory buffers go to staging first, so that each partition's rows leave the heap
-	// before the merges start, instead of all staying until the end (a retry needs them): merging many
-	// spools with the whole budget still held ran the garbage collector without pause under the CLI's
-	// memory limit. A partition with nothing else becomes a single spool, published by linkSpool, so
-	// this writes nothing twice when the input comes in date order.
-	if err := w.spillAll(ctx, dates); err != nil {
+	srcs, closeSrcs, err := w.sources()
+	if err != nil {
 		return Result{}, fmt.Errorf("load: commit: %w", err)
 	}
-	phases := zerolog.Dict().Dur("spill", time.Since(start))
+	phases := zerolog.Dict().Dur("runs", time.Since(start))
 	mark := time.Now()
 	phase := func(name string) {
 		phases.Dur(name, time.Since(mark))
 		mark = time.Now()
 	}
 
-	// Phase 1: write and sync every new file under its temporary name.
-	slots := make([][]pending, len(dates))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.cfg.CommitWorkers)
-	for i, d := range dates {
-		if gctx.Err() != nil {
-			break
-		}
-		p := w.parts[d]
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			var err error
-			slots[i], err = w.commitPartition(p)
-			return err
-		})
-	}
-	err := g.Wait()
-	if err == nil {
-		err = ctx.Err()
+	// Phase 1: write every new file under its temporary name.
+	results, err := w.mergeAll(ctx, srcs)
+	if cerr := closeSrcs(); err == nil {
+		err = cerr
 	}
 	var pend []pending
-	for _, s := range slots {
-		pend = append(pend, s...)
+	for i := range results {
+		pend = append(pend, w.pendingFiles(&results[i])...)
 	}
 	phase("write")
+	if err == nil {
+		err = w.writeIndex(results)
+	}
 	if err == nil {
 		// Every new file, and every folder made for one, must be on disk before the journal is: one
 		// syncfs covers them all (see durable).
@@ -138,6 +125,7 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 		phase("sync")
 	}
 	if err != nil {
+		w.removeIndexTemp()
 		removeTemps(pend)
 		return Result{}, fmt.Errorf("load: commit: %w", err)
 	}
@@ -148,6 +136,7 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 			files[i] = pend[i].File
 		}
 		if err := hook(files); err != nil {
+			w.removeIndexTemp()
 			removeTemps(pend)
 			return Result{}, fmt.Errorf("load: commit: before publish: %w", err)
 		}
@@ -161,132 +150,310 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	}
 	phase("publish")
 	w.closed = true
-	w.parts, w.bytes = nil, 0
+	w.mem = nil
 	if err := w.removeStaging(); err != nil {
 		// The data is published; a leftover staging folder only costs disk space.
 		w.cfg.Logger.Warn().Err(err).Msg("load: staging folder not removed")
 	}
 	phase("cleanup")
 	w.cfg.Logger.Debug().Dict("phases", phases).Msg("load: commit phases")
-	w.cfg.Logger.Info().Str("run_id", w.cfg.RunID).Int("partitions", len(dates)).Int("files", len(res.Files)).
+	w.cfg.Logger.Info().Str("run_id", w.cfg.RunID).Int("partitions", len(results)).Int("files", len(res.Files)).
 		Int64("conversations", res.Conversations).Int64("parts", res.Parts).Int64("tags", res.Tags).
 		Int64("ratings", res.Ratings).Int("spills", w.spills).Dur("took", time.Since(start)).Msg("load: committed")
 	return res, nil
 }
 
-// spillAll spills every partition holding rows in memory, CommitWorkers at a time. A partition whose
-// spill fails is left as it was, so Commit may be retried.
-func (w *Writer) spillAll(ctx context.Context, dates []schemas.Date) error {
-	var ps []*partition
-	for _, d := range dates {
-		if p := w.parts[d]; len(p.recs) > 0 {
-			ps = append(ps, p)
+// sources opens what Commit merges: the runs, and the memory buffer. With runs on disk the memory buffer
+// becomes one more (so that the merge does not hold it all; a retry finds it there); more runs than
+// maxFanIn are first merged into fewer.
+func (w *Writer) sources() (srcs []source, closeAll func() error, err error) {
+	if len(w.runs) > 0 && len(w.mem) > 0 {
+		if err := w.spill(); err != nil {
+			return nil, nil, err
+		}
+		if err := w.waitSpill(); err != nil {
+			return nil, nil, err
 		}
 	}
-	return w.spillPartitions(ctx, ps)
+	for len(w.runs) > maxFanIn {
+		if err := w.compactRuns(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var readers []*runReader
+	closeAll = func() error {
+		var err error
+		for _, r := range readers {
+			if cerr := r.close(); err == nil {
+				err = cerr
+			}
+		}
+		return err
+	}
+	for _, path := range w.runs {
+		r, err := openRun(path)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		readers = append(readers, r)
+		srcs = append(srcs, r)
+	}
+	if len(w.mem) > 0 {
+		// Sorted in place and kept, for a retry.
+		w.mem = slices.DeleteFunc(w.mem, func(e *entry) bool { return e == nil })
+		sortEntries(w.mem)
+		clear(w.byKey)
+		for i, e := range w.mem {
+			w.byKey[memKey{e.key, e.rec.ID()}] = i
+		}
+		srcs = append(srcs, &sliceSource{es: w.mem})
+	}
+	return srcs, closeAll, nil
+}
+
+// compactRuns merges the oldest maxFanIn runs into one.
+func (w *Writer) compactRuns() (err error) {
+	var srcs []source
+	var readers []*runReader
+	defer func() {
+		for _, r := range readers {
+			r.close()
+		}
+	}()
+	for _, path := range w.runs[:maxFanIn] {
+		r, err := openRun(path)
+		if err != nil {
+			return err
+		}
+		readers = append(readers, r)
+		srcs = append(srcs, r)
+	}
+	path := w.runPath(len(w.runs) + w.spills) // a name no run has had
+	w.spills++
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	rw := newRunWriter(f)
+	m := &mergeSources{srcs: srcs}
+	for err == nil {
+		var e *entry
+		if e, err = m.next(); e == nil {
+			break
+		}
+		if err == nil {
+			err = rw.write(e)
+		}
+	}
+	if err == nil {
+		err = rw.close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("merging runs: %w", err)
+	}
+	for _, old := range w.runs[:maxFanIn] {
+		os.Remove(old)
+	}
+	w.runs = append([]string{path}, w.runs[maxFanIn:]...)
+	return nil
+}
+
+// chunkRecords is how many records the merge hands a partition's writer at a time.
+const chunkRecords = 128
+
+// mergeAll runs the merge of srcs, which feeds each partition's records to CommitWorkers writers. On
+// error nothing it wrote is left.
+func (w *Writer) mergeAll(ctx context.Context, srcs []source) (results []partitionResult, err error) {
+	g, gctx := errgroup.WithContext(ctx)
+	jobs := make(chan *partitionJob)
+	var mu sync.Mutex
+	for range w.cfg.CommitWorkers {
+		g.Go(func() error {
+			for job := range jobs {
+				// On error the group's context stops the feed, which closes this job's chunks.
+				r, err := w.mergePartition(gctx, job)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(jobs)
+		return w.feed(gctx, srcs, jobs)
+	})
+	err = g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		for i := range results {
+			for t := range results[i].tables {
+				discardResult(&results[i].tables[t])
+			}
+		}
+		return nil, err
+	}
+	slices.SortFunc(results, func(a, b partitionResult) int { return cmp.Compare(a.key, b.key) })
+	return results, nil
+}
+
+// feed merges the sources and hands each partition's winning records to a job, in partition order,
+// with a job for each partition that only has deletes.
+func (w *Writer) feed(ctx context.Context, srcs []source, jobs chan<- *partitionJob) error {
+	delKeys := slices.Sorted(maps.Keys(w.deletes))
+	var cur *partitionJob
+	var chunk []*schemas.Record
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		select {
+		case cur.chunks <- chunk:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		chunk = nil
+		return nil
+	}
+	start := func(key schemas.Date) error {
+		j := &partitionJob{key: key, deletes: w.deletes[key], chunks: make(chan []*schemas.Record, 4)}
+		select {
+		case jobs <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		cur = j
+		return nil
+	}
+	end := func() error {
+		if cur == nil {
+			return nil
+		}
+		err := flush()
+		close(cur.chunks)
+		cur = nil
+		return err
+	}
+	defer end()
+	// upTo starts (and ends) the jobs of delete-only partitions before key; all of them when last.
+	upTo := func(key schemas.Date, last bool) error {
+		for len(delKeys) > 0 && (last || delKeys[0] < key) {
+			if err := start(delKeys[0]); err != nil {
+				return err
+			}
+			if err := end(); err != nil {
+				return err
+			}
+			delKeys = delKeys[1:]
+		}
+		return nil
+	}
+	m := &mergeSources{srcs: srcs}
+	for {
+		e, err := m.next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			break
+		}
+		if d, ok := w.deletes[e.key][e.rec.ID()]; ok && d > e.seq {
+			continue // deleted after it was added
+		}
+		if cur == nil || cur.key != e.key {
+			if err := end(); err != nil {
+				return err
+			}
+			if err := upTo(e.key, false); err != nil {
+				return err
+			}
+			if len(delKeys) > 0 && delKeys[0] == e.key {
+				delKeys = delKeys[1:]
+			}
+			if err := start(e.key); err != nil {
+				return err
+			}
+		}
+		chunk = append(chunk, &e.rec)
+		if len(chunk) >= chunkRecords {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := end(); err != nil {
+		return err
+	}
+	return upTo(0, true)
 }
 
 // tempName is the name new files are written under next to data.parquet. The leading dot and the
 // suffix keep it out of `*.parquet` globs; the run id keeps runs apart.
 func (w *Writer) tempName() string { return "." + DataFile + "." + w.cfg.RunID + ".tmp" }
 
-// commitPartition writes the new files of one partition under their temporary names.
-func (w *Writer) commitPartition(p *partition) ([]pending, error) {
-	part := p.date.PartitionDir()
-	if out, ok, err := w.linkSpool(p); ok || err != nil {
-		return out, err
-	}
-	j := &mergeJob{
-		p:        p,
-		recs:     sortedRecords(p.recs),
-		spools:   p.spools,
-		spoolAt:  func(table string, epoch int) string { return w.spoolPath(table, p.date, epoch) },
-		existing: func(table string) string { return filepath.Join(w.cfg.Dir, table, part, DataFile) },
-		outAt:    func(table string) string { return filepath.Join(w.cfg.Dir, table, part, w.tempName()) },
-		opts:     w.writerOptions(zstdCodec),
-		pools:    &w.finalPool,
-		sync:     !w.bulkSync(),
-	}
-	res, err := j.run()
-	if err != nil {
-		return nil, fmt.Errorf("partition %s: %w", p.date, err)
-	}
+// pendingFiles turns what merging a partition wrote into the files Commit publishes.
+func (w *Writer) pendingFiles(r *partitionResult) []pending {
+	dir := w.cfg.Partition.Dir(r.key)
 	var out []pending
-	for i := range res {
-		r := &res[i]
+	for i := range r.tables {
+		t := &r.tables[i]
 		f := File{
-			Table: Tables[i], Date: p.date, Path: filepath.Join(Tables[i], part, DataFile),
-			Rows: r.rows, Bytes: r.size, ReplacedRows: r.replaced, Added: r.added, Existed: r.existed,
+			Table: Tables[i], Date: r.key, Partition: dir, Path: filepath.Join(Tables[i], dir, DataFile),
+			Rows: t.rows, Bytes: t.size, ReplacedRows: t.replaced, Added: t.added, Existed: t.existed,
 		}
 		switch {
-		case r.existed && r.added == 0 && r.replaced == 0:
-			discardResult(r) // same rows as the published file: leave it alone
-		case r.rows == 0 && r.existed:
+		case t.existed && t.added == 0 && t.replaced == 0:
+			discardResult(t) // same rows as the published file: leave it alone
+		case t.rows == 0 && t.existed:
 			f.Removed = true
 			out = append(out, pending{File: f})
-		case r.rows == 0:
+		case t.rows == 0:
 			// nothing was there and nothing is
 		default:
-			f.TempPath = filepath.Join(Tables[i], part, w.tempName())
-			out = append(out, pending{File: f, temp: r.path, created: r.created})
+			f.TempPath = filepath.Join(Tables[i], dir, w.tempName())
+			out = append(out, pending{File: f, temp: t.path, created: t.created})
 		}
 	}
-	return out, nil
+	return out
 }
 
-// linkSpool publishes a partition whose rows all sit in one spool, with nothing published before and
-// nothing deleted: the spool's files are what merging would write (spools are written with the final
-// files' options), so they are hard-linked under their temporary names instead of being rewritten. The
-// spool keeps its own name, so a failed Commit can be retried. ok is false when the partition does not
-// qualify, or the filesystem has no hard links: it is then merged as usual.
-func (w *Writer) linkSpool(p *partition) (out []pending, ok bool, err error) {
-	if len(p.recs) != 0 || len(p.spools) != 1 || len(p.deletes) != 0 {
-		return nil, false, nil
+// writeIndex writes the folder's next index under its temporary name, when the Writer has an index.
+func (w *Writer) writeIndex(results []partitionResult) error {
+	if w.index == nil {
+		return nil
 	}
-	part := p.date.PartitionDir()
-	for _, table := range Tables {
-		switch _, err := os.Lstat(filepath.Join(w.cfg.Dir, table, part)); {
-		case err == nil:
-			return nil, false, nil // a published partition: merge with it
-		case !errors.Is(err, fs.ErrNotExist):
-			return nil, false, err
-		}
+	w.nextIndex = w.index.next(w.cfg.Partition, results)
+	if err := writeIndexTemp(w.indexTempPath(), w.nextIndex); err != nil {
+		return fmt.Errorf("writing the index: %w", err)
 	}
-	s := p.spools[0]
-	fail := func(err error) ([]pending, bool, error) {
-		removeTemps(out)
-		return nil, false, err
+	return nil
+}
+
+// indexTempRel is where Commit writes the folder's next index, relative to Dir; empty when the Writer
+// writes none (outside a Dataset).
+func (w *Writer) indexTempRel() string {
+	if w.index == nil {
+		return ""
 	}
-	for i, table := range Tables {
-		if !s.has[i] {
-			continue
-		}
-		temp := filepath.Join(w.cfg.Dir, table, part, w.tempName())
-		created, err := mkdirAll(filepath.Dir(temp))
-		if err != nil {
-			return fail(err)
-		}
-		pd := pending{
-			File: File{Table: table, Date: p.date, Path: filepath.Join(table, part, DataFile),
-				TempPath: filepath.Join(table, part, w.tempName()), Rows: s.rows[i], Added: s.rows[i]},
-			temp: temp, created: created, linked: true,
-		}
-		out = append(out, pd)
-		if err := os.Link(w.spoolPath(table, p.date, s.epoch), temp); err != nil {
-			if len(out) == 1 && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EXDEV)) {
-				out[0].temp = ""
-				removeTemps(out)
-				return nil, false, nil // no hard links here: merge
-			}
-			return fail(err)
-		}
-		fi, err := os.Stat(temp)
-		if err != nil {
-			return fail(err)
-		}
-		out[len(out)-1].Bytes = fi.Size()
+	return filepath.Join(StateDir, "."+indexFile+"."+w.cfg.RunID+".tmp")
+}
+
+func (w *Writer) indexTempPath() string { return filepath.Join(w.cfg.Dir, w.indexTempRel()) }
+
+func (w *Writer) removeIndexTemp() {
+	if w.index != nil {
+		os.Remove(w.indexTempPath())
 	}
-	return out, true, nil
 }
 
 // publish renames the temporary files into place, removes emptied files and syncs the folders that
@@ -333,6 +500,12 @@ func (w *Writer) publish(pend []pending) (Result, error) {
 			res.Ratings += p.Added
 		}
 	}
+	if w.index != nil {
+		if err := os.Rename(w.indexTempPath(), filepath.Join(w.cfg.Dir, StateDir, indexFile)); err != nil {
+			return res, fmt.Errorf("publishing the index: %w", err)
+		}
+		dirs[filepath.Join(w.cfg.Dir, StateDir)] = true
+	}
 	// Deepest first, so that a folder's own entry is synced after its content.
 	sorted := make([]string, 0, len(dirs))
 	for d := range dirs {
@@ -374,10 +547,15 @@ func (w *Writer) durable(pend []pending) error {
 		}
 		w.noSyncFS = true
 	}
-	// Without bulk syncing, merged files were synced as they were closed; linked spools were not.
+	// Without bulk syncing, merged files were synced as they were closed; the index was not.
 	dirs := map[string]bool{}
+	if w.index != nil {
+		if err := syncFile(w.indexTempPath()); err != nil {
+			return err
+		}
+	}
 	for _, p := range pend {
-		if p.temp == "" || !p.linked && !bulk {
+		if p.temp == "" || !bulk {
 			continue
 		}
 		if err := syncFile(p.temp); err != nil {

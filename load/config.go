@@ -1,11 +1,13 @@
 // Package load publishes flattened conversations as date-partitioned Parquet files.
 //
-// It is the only package that knows about files. A Writer buffers records per partition, spills the
-// largest buffers to a staging folder when memory runs over budget, and at Commit merges every touched
-// partition (existing file, spills, memory) into one new file per table, published atomically:
+// It is the only package that knows about files. A Writer buffers records, sorts them by partition and
+// conversation id and spills them as one sequential run file when memory runs over budget (an external
+// sort, run.go), and at Commit merges the runs, what is left in memory and every touched partition's
+// published files into one new file per table and partition, published atomically:
 //
-//	<Dir>/<table>/date=YYYY-MM-DD/data.parquet
+//	<Dir>/<table>/date=YYYY-MM-DD/data.parquet   (or month=YYYY-MM with Config.Partition ByMonth)
 //	<Dir>/_intercom_export/staging/<run-id>/    scratch space of a run, removed by Commit and Abort
+//	<Dir>/_intercom_export/index                what the folder holds (index.go)
 //
 // A reader globbing `*/*/*.parquet` never sees a partial file, never two versions of one partition's table,
 // and never the tool's own state: temporary files start with a dot and end in `.tmp`, and the state folder
@@ -24,6 +26,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/intercom-export/intercom-export/schemas"
 )
 
 // Default values of Config fields left at their zero value.
@@ -49,13 +53,13 @@ type Config struct {
 	// RunID names this run's staging folder and temporary files, so that two runs (or the leftovers
 	// of a crashed one) never write to the same name. Default: a UTC timestamp with a random suffix.
 	RunID string
-	// MemoryBudget is how many bytes of buffered rows (estimated) may be held before the largest
-	// partitions are spilled to staging. Default 48 MiB: the rows are pointer-rich, so the garbage
-	// collector's work grows with them; against 64 MiB it made a 100,000-conversation conversion in
-	// random date order 13% faster and 10 MB smaller, and one in date order 4% faster. Merging needs
-	// more on top, per CommitWorker: one Parquet writer (1-2 MiB of page buffers), one zstd encoder
-	// (3.6 MiB) and up to 18 readers (one per spool, the memory buffer and the published file; about
-	// 0.1-1 MiB each), whatever the number of partitions.
+	// MemoryBudget is how many bytes of buffered rows (estimated) may be held, a spill in progress
+	// included: past half of it the buffer is sorted and spilled to staging as one run file, in the
+	// background while the next half fills. Default 48 MiB: the rows are pointer-rich, so the garbage
+	// collector's work grows with them. Commit needs more on top, per CommitWorker: four Parquet
+	// writers (1-2 MiB of page buffers each), zstd encoders (3.6 MiB each), a few chunks of records
+	// and the readers of the published files; and one reader per run (under 200 KiB each, at most
+	// maxFanIn runs), whatever the number of partitions.
 	MemoryBudget int64
 	// RowGroupRows is the maximum number of rows per row group. Default 100,000: DuckDB scans row
 	// groups under 5,000 rows several times slower, and a daily partition rarely reaches the limit.
@@ -63,6 +67,10 @@ type Config struct {
 	// CommitWorkers is how many partitions Commit merges at once. Default 2; each worker holds one
 	// Parquet writer and the readers of one partition.
 	CommitWorkers int
+	// Partition is the folder layout: schemas.ByDay (the default, `<table>/date=YYYY-MM-DD/`) or
+	// schemas.ByMonth (`<table>/month=YYYY-MM/`). Dataset.NewWriter refuses one that differs from the
+	// folder's.
+	Partition schemas.Partitioning
 	// Version goes into each file's created_by ("intercom-export version <Version>"). Default "dev".
 	Version string
 	// BeforePublish, when set, is called by Commit once every new file is written and synced under its
@@ -92,6 +100,9 @@ func (c *Config) SetDefaults() {
 	if c.Version == "" {
 		c.Version = DefaultVersion
 	}
+	if c.Partition == "" {
+		c.Partition = schemas.ByDay
+	}
 }
 
 // NewRunID returns a run id sortable by start time, with a random suffix so that two runs started in the
@@ -119,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.CommitWorkers <= 0 {
 		return fmt.Errorf("load: commit workers %d must be positive", c.CommitWorkers)
+	}
+	if _, err := schemas.ParsePartitioning(string(c.Partition)); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
 	return checkWritable(c.Dir)
 }

@@ -74,6 +74,10 @@ type Dataset struct {
 	verify func(pending []File) error
 	// afterJournal is a test seam: it runs once the journal is durable, before any rename.
 	afterJournal func()
+	// index is what the folder holds, read on first use and replaced by each Commit.
+	index *folderIndex
+	// writer is the Writer Commit is publishing.
+	writer *Writer
 }
 
 // OpenDataset takes the folder's lock, creating the folder when needed, and brings it to its last
@@ -141,18 +145,39 @@ func (d *Dataset) State() (st State, ok bool, err error) {
 // aborts the commit and leaves the folder as it was.
 func (d *Dataset) SetVerify(verify func(pending []File) error) { d.verify = verify }
 
-// NewWriter returns a Writer on the folder whose Commit goes through the journal. Use Dataset.Commit,
-// not Writer.Commit.
+// NewWriter returns a Writer on the folder whose Commit goes through the journal and writes the
+// folder's index. Use Dataset.Commit, not Writer.Commit. A cfg.Partition other than the folder's layout
+// is refused: a folder holds one layout.
 func (d *Dataset) NewWriter(cfg Config) (*Writer, error) {
 	cfg.Dir = d.dir
 	cfg.BeforePublish = d.beforePublish
-	return NewWriter(cfg)
+	cfg.SetDefaults()
+	ix, err := d.folderIndex()
+	if err != nil {
+		return nil, err
+	}
+	if ix.partition != "" && ix.partition != cfg.Partition {
+		return nil, fmt.Errorf("%w: %s is partitioned by %s, not by %s: run with --partition %s, or re-lay it out by exporting "+
+			"(or converting the conversations' source_json) into a new folder with --partition %s",
+			ErrLayout, d.dir, ix.partition, cfg.Partition, ix.partition, cfg.Partition)
+	}
+	w, err := NewWriter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w.index = ix
+	return w, nil
 }
+
+// ErrLayout is returned by Dataset.NewWriter for a partitioning other than the folder's.
+var ErrLayout = errors.New("load: the folder has another partitioning")
 
 // journal is the commit record: what to rename and remove, and what to record once done.
 type journal struct {
-	RunID    string    `json:"run_id"`
-	Files    []File    `json:"files"`
+	RunID string `json:"run_id"`
+	Files []File `json:"files"`
+	// Index is the temporary file of the folder's next index, relative to Dir.
+	Index    string    `json:"index,omitempty"`
 	Manifest *Manifest `json:"manifest"`
 	State    *State    `json:"state"` // nil: the run leaves the state as it was
 }
@@ -164,10 +189,14 @@ func (d *Dataset) Commit(ctx context.Context, w *Writer, m *Manifest, next *Stat
 		next.RunID = w.RunID()
 	}
 	d.pending = &journal{RunID: w.RunID(), Manifest: m, State: next}
-	defer func() { d.pending = nil }()
+	d.writer = w
+	defer func() { d.pending, d.writer = nil, nil }()
 	res, err := w.Commit(ctx)
 	if err != nil {
 		return res, err
+	}
+	if w.nextIndex != nil {
+		d.index = w.nextIndex
 	}
 	if err := d.finish(d.pending); err != nil {
 		return res, err
@@ -187,6 +216,9 @@ func (d *Dataset) beforePublish(files []File) error {
 		}
 	}
 	d.pending.Files = files
+	if d.writer != nil {
+		d.pending.Index = d.writer.indexTempRel()
+	}
 	d.pending.Manifest.addFiles(files)
 	if err := writeFileAtomic(d.statePath(journalFile), d.pending); err != nil {
 		return fmt.Errorf("writing the journal: %w", err)
@@ -261,6 +293,13 @@ func (d *Dataset) rollForward(j *journal) error {
 		// A missing temporary file was renamed before the crash.
 		dirs[filepath.Dir(final)] = true
 	}
+	if j.Index != "" {
+		err := os.Rename(filepath.Join(d.dir, j.Index), d.statePath(indexFile))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		dirs[d.statePath("")] = true
+	}
 	for dir := range dirs {
 		if err := syncDir(dir); err != nil {
 			return err
@@ -274,6 +313,17 @@ func (d *Dataset) rollForward(j *journal) error {
 func (d *Dataset) removeLeftovers() error {
 	if err := os.RemoveAll(d.statePath(stagingDir)); err != nil {
 		return err
+	}
+	states, err := os.ReadDir(d.statePath(""))
+	if err != nil {
+		return err
+	}
+	for _, e := range states {
+		if strings.HasPrefix(e.Name(), "."+indexFile+".") && strings.HasSuffix(e.Name(), ".tmp") {
+			if err := os.Remove(d.statePath(e.Name())); err != nil {
+				return err
+			}
+		}
 	}
 	for _, table := range Tables {
 		parts, err := os.ReadDir(filepath.Join(d.dir, table))
@@ -350,43 +400,39 @@ type Held struct {
 	Date      schemas.Date
 }
 
-// heldRow is the projection of the conversations table Index reads.
-type heldRow struct {
-	ConversationID string     `parquet:"conversation_id"`
-	UpdatedAt      *time.Time `parquet:"updated_at,timestamp(microsecond)"`
-}
-
-// Index reads which conversations the folder holds, with their updated_at and partition, from the
-// conversations table itself: derived from the data, it cannot disagree with it.
+// Index returns which conversations the folder holds, with their updated_at and creation day, from the
+// folder's index (see index.go): one small file, checked against a listing of the conversations table,
+// and rebuilt from the data when missing or inconsistent.
 func (d *Dataset) Index() (map[string]Held, error) {
-	held := map[string]Held{}
-	root := filepath.Join(d.dir, schemas.TableConversations)
-	parts, err := os.ReadDir(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return held, nil
-	}
+	ix, err := d.folderIndex()
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range parts {
-		date, err := schemas.ParsePartitionDir(p.Name())
-		if err != nil || !p.IsDir() {
-			continue
-		}
-		rows, err := ReadFile[heldRow](filepath.Join(root, p.Name(), DataFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading what %s holds: %w", d.dir, err)
-		}
-		for _, r := range rows {
-			h := Held{Date: date}
-			if r.UpdatedAt != nil {
-				h.UpdatedAt = r.UpdatedAt.Unix()
-			}
-			held[r.ConversationID] = h
-		}
+	return ix.heldMap(), nil
+}
+
+func (d *Dataset) folderIndex() (*folderIndex, error) {
+	if d.index != nil {
+		return d.index, nil
 	}
-	return held, nil
+	ix, rebuilt, err := readIndex(d.dir)
+	if err != nil {
+		return nil, err
+	}
+	if rebuilt != "" {
+		d.log.Info().Str("reason", rebuilt).Int("partitions", len(ix.parts)).
+			Msg("rebuilt the folder's index from the conversations files; the next commit writes it")
+	}
+	d.index = ix
+	return ix, nil
+}
+
+// Partitioning returns the folder's layout: as its index records it, else as its partition folders
+// show; "" for a folder that holds nothing yet.
+func (d *Dataset) Partitioning() (schemas.Partitioning, error) {
+	ix, err := d.folderIndex()
+	if err != nil {
+		return "", err
+	}
+	return ix.partition, nil
 }

@@ -29,7 +29,7 @@ func openDataset(t *testing.T, dir string) *load.Dataset {
 // commitRun publishes recs (and deletes) through a Dataset, as a run does.
 func commitRun(t *testing.T, d *load.Dataset, bookmark int64, recs []schemas.Record, deletes map[string]schemas.Date) (load.Result, error) {
 	t.Helper()
-	w, err := d.NewWriter(load.Config{})
+	w, err := d.NewWriter(load.Config{Partition: partitioning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestCommitRecordsStateAndManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	convs := m.Tables[schemas.TableConversations]
-	if len(convs) != 2 || convs[0].Date != day1.String() || convs[0].Added == nil || convs[0].Added.Rows != 1 || convs[0].Removed != nil {
+	if len(convs) != 2 || convs[0].Date != partitioning.Value(partitioning.Key(day1)) || convs[0].Added == nil || convs[0].Added.Rows != 1 || convs[0].Removed != nil {
 		t.Errorf("manifest conversations: %+v", convs)
 	}
 	if _, err := os.Stat(filepath.Join(dir, load.StateDir, "journal.json")); !os.IsNotExist(err) {
@@ -133,7 +133,7 @@ func TestJournalIsRolledForwardAfterACrash(t *testing.T) {
 	d.Close()
 
 	// The next run finds the journal and completes the dead run's publishing.
-	again := openDataset(t, dir)
+	again, log := openLogged(t, dir)
 	st, _, _ := again.State()
 	if st.Bookmark != 2 {
 		t.Errorf("bookmark %d after roll-forward, want 2", st.Bookmark)
@@ -142,6 +142,16 @@ func TestJournalIsRolledForwardAfterACrash(t *testing.T) {
 		if got, want := readState(t, dir, day), readState(t, want, day); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s after roll-forward differs from a clean run:\n got %+v\nwant %+v", day, got, want)
 		}
+	}
+	// The index was published with the files: read, not rebuilt.
+	if got, want := mustIndex(t, again), mustIndex(t, ref); !reflect.DeepEqual(got, want) {
+		t.Errorf("index after roll-forward %v, want %v", got, want)
+	}
+	if strings.Contains(log.String(), rebuiltMsg) {
+		t.Errorf("the index was rebuilt after the roll-forward: %s", log)
+	}
+	if rep, err := load.VerifyDir(dir); err != nil {
+		t.Errorf("verify after roll-forward: %v %v", err, rep.Problems)
 	}
 	checkClean(t, dir)
 }
@@ -157,7 +167,7 @@ func TestDeadRunsLeftoversAreRemoved(t *testing.T) {
 	}
 	d.Close()
 	// What a killed run leaves before its commit point: temporary files and staging.
-	tmp := filepath.Join(dir, schemas.TableConversations, day1.PartitionDir(), ".data.parquet.deadrun.tmp")
+	tmp := filepath.Join(dir, schemas.TableConversations, partDir(day1), ".data.parquet.deadrun.tmp")
 	os.WriteFile(tmp, []byte("half a file"), 0o644)
 	os.MkdirAll(filepath.Join(dir, load.StateDir, "staging", "deadrun"), 0o755)
 

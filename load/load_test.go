@@ -26,11 +26,45 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// The test days fall in three months, so that the same tests hold under both layouts: each day its own
+// partition by day, and day3 and day3+10 sharing one by month.
 var (
 	day1 = schemas.DateOf(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
-	day2 = day1 + 1
-	day3 = day1 + 2
+	day2 = schemas.DateOf(time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC))
+	day3 = schemas.DateOf(time.Date(2024, 5, 3, 0, 0, 0, 0, time.UTC))
 )
+
+// partitioning is the layout the tests write: by day, or by month when INTERCOM_EXPORT_TEST_PARTITION
+// is month (make test runs the package both ways).
+var partitioning = func() schemas.Partitioning {
+	if os.Getenv("INTERCOM_EXPORT_TEST_PARTITION") == string(schemas.ByMonth) {
+		return schemas.ByMonth
+	}
+	return schemas.ByDay
+}()
+
+// partDir is the folder of the partition holding day d; partPath its file of a table.
+func partDir(d schemas.Date) string { return partitioning.Dir(partitioning.Key(d)) }
+
+func partPath(table string, d schemas.Date) string {
+	return filepath.Join(table, partDir(d), load.DataFile)
+}
+
+// readRows reads the rows of day d from the file of its partition: all of it by day, the rows whose
+// created_date is d by month.
+func readRows[T any](dir, table string, d schemas.Date, date func(*T) schemas.Date) ([]T, error) {
+	rows, err := load.ReadFile[T](filepath.Join(dir, partPath(table, d)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if partitioning == schemas.ByMonth {
+		rows = slices.DeleteFunc(rows, func(r T) bool { return date(&r) != d })
+		if len(rows) == 0 {
+			rows = nil
+		}
+	}
+	return rows, err
+}
 
 // record builds a conversation with nParts parts, the given tags and optionally a rating; variant
 // changes every text so that a replaced row is told apart from the original.
@@ -66,17 +100,28 @@ type state struct {
 	Ratings       []schemas.ConversationRating
 }
 
-// expect builds the state a partition must hold for records (sorted by id, parts in their order).
+// expect builds the state a partition must hold for records (sorted by id, parts in their order),
+// every row's created_date the record's day.
 func expect(recs ...schemas.Record) state {
 	recs = slices.Clone(recs)
 	slices.SortStableFunc(recs, func(a, b schemas.Record) int { return strings.Compare(a.ID(), b.ID()) })
 	var s state
 	for _, r := range recs {
-		s.Conversations = append(s.Conversations, r.Conversation)
-		s.Parts = append(s.Parts, r.Parts...)
-		s.Tags = append(s.Tags, r.Tags...)
+		c := r.Conversation
+		c.CreatedDate = r.Date
+		s.Conversations = append(s.Conversations, c)
+		for _, p := range r.Parts {
+			p.CreatedDate = r.Date
+			s.Parts = append(s.Parts, p)
+		}
+		for _, t := range r.Tags {
+			t.CreatedDate = r.Date
+			s.Tags = append(s.Tags, t)
+		}
 		if r.Rating != nil {
-			s.Ratings = append(s.Ratings, *r.Rating)
+			rt := *r.Rating
+			rt.CreatedDate = r.Date
+			s.Ratings = append(s.Ratings, rt)
 		}
 	}
 	return s
@@ -86,16 +131,16 @@ func readState(t *testing.T, dir string, d schemas.Date) state {
 	t.Helper()
 	var s state
 	var err error
-	if s.Conversations, err = load.ReadPartition[schemas.Conversation](dir, schemas.TableConversations, d); err != nil {
+	if s.Conversations, err = readRows(dir, schemas.TableConversations, d, func(r *schemas.Conversation) schemas.Date { return r.CreatedDate }); err != nil {
 		t.Fatal(err)
 	}
-	if s.Parts, err = load.ReadPartition[schemas.ConversationPart](dir, schemas.TableConversationParts, d); err != nil {
+	if s.Parts, err = readRows(dir, schemas.TableConversationParts, d, func(r *schemas.ConversationPart) schemas.Date { return r.CreatedDate }); err != nil {
 		t.Fatal(err)
 	}
-	if s.Tags, err = load.ReadPartition[schemas.ConversationTag](dir, schemas.TableConversationTags, d); err != nil {
+	if s.Tags, err = readRows(dir, schemas.TableConversationTags, d, func(r *schemas.ConversationTag) schemas.Date { return r.CreatedDate }); err != nil {
 		t.Fatal(err)
 	}
-	if s.Ratings, err = load.ReadPartition[schemas.ConversationRating](dir, schemas.TableConversationRatings, d); err != nil {
+	if s.Ratings, err = readRows(dir, schemas.TableConversationRatings, d, func(r *schemas.ConversationRating) schemas.Date { return r.CreatedDate }); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -145,7 +190,7 @@ func ids(cs []schemas.Conversation) []string {
 
 func newWriter(t testing.TB, dir string, mod ...func(*load.Config)) *load.Writer {
 	t.Helper()
-	cfg := load.Config{Dir: dir}
+	cfg := load.Config{Dir: dir, Partition: partitioning}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -220,15 +265,18 @@ func TestCommitWritesOneFilePerTableAndPartition(t *testing.T) {
 	res := commit(t, dir, recs)
 
 	wantFiles := []string{
-		"conversation_parts/date=2024-03-01/data.parquet",
-		"conversation_parts/date=2024-03-02/data.parquet",
-		"conversation_ratings/date=2024-03-01/data.parquet",
-		"conversation_ratings/date=2024-03-03/data.parquet",
-		"conversation_tags/date=2024-03-01/data.parquet",
-		"conversation_tags/date=2024-03-03/data.parquet",
-		"conversations/date=2024-03-01/data.parquet",
-		"conversations/date=2024-03-02/data.parquet",
-		"conversations/date=2024-03-03/data.parquet",
+		partPath("conversation_parts", day1),
+		partPath("conversation_parts", day2),
+		partPath("conversation_ratings", day1),
+		partPath("conversation_ratings", day3),
+		partPath("conversation_tags", day1),
+		partPath("conversation_tags", day3),
+		partPath("conversations", day1),
+		partPath("conversations", day2),
+		partPath("conversations", day3),
+	}
+	if wantFiles[0] != "conversation_parts/date=2024-03-01/data.parquet" && wantFiles[0] != "conversation_parts/month=2024-03/data.parquet" {
+		t.Fatalf("the layout changed: %s", wantFiles[0])
 	}
 	if got := files(t, dir); !slices.Equal(got, wantFiles) {
 		t.Errorf("files:\n got %q\nwant %q", got, wantFiles)
@@ -293,7 +341,7 @@ func openParquet(t *testing.T, path string) *parquet.File {
 func TestRowGroupRows(t *testing.T) {
 	dir := t.TempDir()
 	commit(t, dir, []schemas.Record{record("1", day1, 25, nil, false, "")}, func(c *load.Config) { c.RowGroupRows = 10 })
-	pf := openParquet(t, filepath.Join(dir, load.PartitionPath(schemas.TableConversationParts, day1)))
+	pf := openParquet(t, filepath.Join(dir, partPath(schemas.TableConversationParts, day1)))
 	var sizes []int64
 	for _, rg := range pf.RowGroups() {
 		sizes = append(sizes, rg.NumRows())
@@ -335,7 +383,7 @@ func TestUpsertReplacesOnlyTouchedConversations(t *testing.T) {
 	commit(t, dir, base)
 	untouched := map[string]fileID{}
 	for _, table := range load.Tables {
-		untouched[table] = statID(t, filepath.Join(dir, load.PartitionPath(table, day2)))
+		untouched[table] = statID(t, filepath.Join(dir, partPath(table, day2)))
 	}
 
 	// Conversation 2 loses a tag and its rating and gains a part; 4 loses its only tag.
@@ -346,7 +394,7 @@ func TestUpsertReplacesOnlyTouchedConversations(t *testing.T) {
 	checkState(t, dir, day1, expect(base[0], new2, base[2], new4, base[4]))
 	checkState(t, dir, day2, expect(base[5]))
 	for _, table := range load.Tables {
-		if got := statID(t, filepath.Join(dir, load.PartitionPath(table, day2))); got != untouched[table] {
+		if got := statID(t, filepath.Join(dir, partPath(table, day2))); got != untouched[table] {
 			t.Errorf("%s of the untouched partition was rewritten", table)
 		}
 	}
@@ -439,7 +487,7 @@ func TestDelete(t *testing.T) {
 				}
 			}
 			for _, table := range tc.gone {
-				if _, err := os.Stat(filepath.Join(dir, load.PartitionPath(table, day1))); !errors.Is(err, fs.ErrNotExist) {
+				if _, err := os.Stat(filepath.Join(dir, partPath(table, day1))); !errors.Is(err, fs.ErrNotExist) {
 					t.Errorf("%s file still there: %v", table, err)
 				}
 				if !slices.ContainsFunc(res.Files, func(f load.File) bool { return f.Table == table && f.Removed }) {
@@ -448,7 +496,7 @@ func TestDelete(t *testing.T) {
 			}
 			if len(tc.gone) == len(load.Tables) {
 				for _, table := range load.Tables {
-					if _, err := os.Stat(filepath.Join(dir, table, day1.PartitionDir())); !errors.Is(err, fs.ErrNotExist) {
+					if _, err := os.Stat(filepath.Join(dir, table, partDir(day1))); !errors.Is(err, fs.ErrNotExist) {
 						t.Errorf("empty partition folder of %s left: %v", table, err)
 					}
 				}
@@ -551,8 +599,8 @@ func TestSpillingGivesTheSameFiles(t *testing.T) {
 			}
 		}
 		if budget < 1<<20 {
-			spools, _ := filepath.Glob(filepath.Join(dir, load.StateDir, "staging", w.RunID(), "spools", "spool-*.parquet"))
-			if len(spools) == 0 {
+			runs, _ := filepath.Glob(filepath.Join(dir, load.StateDir, "staging", w.RunID(), "run-*"))
+			if len(runs) == 0 {
 				t.Fatal("tiny budget did not spill")
 			}
 		}
@@ -566,14 +614,14 @@ func TestSpillingGivesTheSameFiles(t *testing.T) {
 		return dir
 	}
 	var dirs []string
-	for _, budget := range []int64{1 << 30, 20_000, 1} { // 1 byte: every Add spills, and spools get compacted
+	for _, budget := range []int64{1 << 30, 20_000, 1} { // 1 byte: every Add spills, and runs get merged before Commit's merge
 		t.Run(fmt.Sprint(budget), func(t *testing.T) { dirs = append(dirs, run(t, budget)) })
 	}
 }
 
 func TestUnsortedExistingFileIsMerged(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, load.PartitionPath(schemas.TableConversationTags, day1))
+	path := filepath.Join(dir, partPath(schemas.TableConversationTags, day1))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -582,11 +630,17 @@ func TestUnsortedExistingFileIsMerged(t *testing.T) {
 		t.Fatal(err)
 	}
 	commit(t, dir, []schemas.Record{record("2", day1, 0, []string{"new"}, false, "")})
-	got, err := load.ReadPartition[schemas.ConversationTag](dir, schemas.TableConversationTags, day1)
+	got, err := load.ReadFile[schemas.ConversationTag](filepath.Join(dir, partPath(schemas.TableConversationTags, day1)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Rows published before created_date existed get their daily partition's day.
 	want := []schemas.ConversationTag{{ConversationID: "1", TagID: "y"}, {ConversationID: "1", TagID: "w"}, {ConversationID: "2", TagID: "new", TagName: ptr("tag new")}, {ConversationID: "3", TagID: "x"}}
+	for i := range want {
+		if partitioning == schemas.ByDay || want[i].ConversationID == "2" {
+			want[i].CreatedDate = day1
+		}
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("tags:\n got %+v\nwant %+v", got, want)
 	}
@@ -737,7 +791,7 @@ func TestCommitRetryAfterFailure(t *testing.T) {
 
 func TestCorruptExistingFileIsAnError(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, load.PartitionPath(schemas.TableConversations, day1))
+	path := filepath.Join(dir, partPath(schemas.TableConversations, day1))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -902,14 +956,14 @@ func TestValueLargerThanTheCompressionWindow(t *testing.T) {
 	}
 	r.Conversation.SourceJSON = ptr(big.String())
 	commit(t, dir, []schemas.Record{r})
-	rows, err := load.ReadPartition[schemas.Conversation](dir, schemas.TableConversations, d)
+	rows, err := load.ReadFile[schemas.Conversation](filepath.Join(dir, partPath(schemas.TableConversations, d)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 1 || rows[0].SourceJSON == nil || *rows[0].SourceJSON != big.String() {
 		t.Fatalf("read back %d rows, not the %d-byte value written", len(rows), big.Len())
 	}
-	if err := load.VerifyFile(filepath.Join(dir, load.PartitionPath(schemas.TableConversations, d)), schemas.TableConversations, 1); err != nil {
+	if err := load.VerifyFile(filepath.Join(dir, partPath(schemas.TableConversations, d)), schemas.TableConversations, 1); err != nil {
 		t.Fatal(err)
 	}
 }

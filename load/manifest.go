@@ -3,6 +3,7 @@ package load
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/intercom-export/intercom-export/schemas"
@@ -83,6 +84,7 @@ type TableRows struct {
 
 // PartitionChange is what happened to one partition of one table: the file added and the one removed.
 // A rewritten partition has both (with the same path: the new file replaced the old one in place).
+// Date is the partition's value: YYYY-MM-DD, or YYYY-MM in a folder partitioned by month.
 type PartitionChange struct {
 	Date    string        `json:"date"`
 	Added   *ManifestFile `json:"added,omitempty"`
@@ -108,6 +110,14 @@ type Failure struct {
 	Reason         string `json:"reason"`
 }
 
+// partitionValue is the partition column's value in the file's folder name.
+func (f File) partitionValue() string {
+	if _, v, ok := strings.Cut(f.Partition, "="); ok {
+		return v
+	}
+	return f.Date.String()
+}
+
 // addFiles records the files of a commit.
 func (m *Manifest) addFiles(files []File) {
 	// The tables and counts are derived here, from the files, and nowhere else; a retried Commit
@@ -123,7 +133,7 @@ func (m *Manifest) addFiles(files []File) {
 		c.Rows[t] = TableRows{}
 	}
 	for _, f := range files {
-		pc := PartitionChange{Date: f.Date.String()}
+		pc := PartitionChange{Date: f.partitionValue()}
 		rows := c.Rows[f.Table]
 		if f.Existed {
 			pc.Removed = &ManifestFile{Path: f.Path, Rows: f.PreviousRows()}

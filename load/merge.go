@@ -1,26 +1,15 @@
 package load
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
-
-	"github.com/intercom-export/intercom-export/schemas"
-)
-
-// Source epochs. Spool files and the memory buffer of a partition carry the epoch they were filled in
-// (0, 1, 2, ...; memory has the newest); the existing published file comes before all of them.
-const (
-	epochExisting = -1
-	epochNone     = -2 // decide's answer when no source's rows survive
 )
 
 // batchRows is how many rows a cursor reads, and an output file buffers, per call into parquet-go.
@@ -33,9 +22,8 @@ func bufRows(rows int64) int { return int(max(1, min(rows, batchRows))) }
 // something else than this package); the merge then reloads it whole and sorts it.
 var errUnsorted = errors.New("rows are not sorted by conversation_id")
 
-// cursor streams one source's rows of one table in conversation_id order.
+// cursor streams one published file's rows of one table in conversation_id order.
 type cursor[T any] struct {
-	epoch int
 	name  string // for error messages
 	id    func(*T) string
 	fill  func([]T) (int, error)
@@ -91,37 +79,10 @@ func (c *cursor[T]) Close() error {
 	return err
 }
 
-// memoryCursor streams the rows of one table out of records sorted by id.
-func memoryCursor[T any](t tableDef[T], recs []*schemas.Record, epoch int) *cursor[T] {
-	total := 0
-	for _, r := range recs {
-		total += t.count(r)
-	}
-	ri, i := 0, 0
-	return &cursor[T]{
-		epoch: epoch, name: "memory buffer", id: t.id, buf: make([]T, bufRows(int64(total))),
-		fill: func(buf []T) (int, error) {
-			n := 0
-			for n < len(buf) && ri < len(recs) {
-				if i >= t.count(recs[ri]) {
-					ri, i = ri+1, 0
-					continue
-				}
-				buf[n] = *t.at(recs[ri], i)
-				n, i = n+1, i+1
-			}
-			if ri >= len(recs) {
-				return n, io.EOF
-			}
-			return n, nil
-		},
-	}
-}
-
 // sliceCursor streams rows already in memory (an unsorted existing file, loaded and sorted).
-func sliceCursor[T any](t tableDef[T], rows []T, epoch int, name string) *cursor[T] {
+func sliceCursor[T any](t tableDef[T], rows []T, name string) *cursor[T] {
 	return &cursor[T]{
-		epoch: epoch, name: name, id: t.id, buf: make([]T, bufRows(int64(len(rows)))),
+		name: name, id: t.id, buf: make([]T, bufRows(int64(len(rows)))),
 		fill: func(buf []T) (int, error) {
 			n := copy(buf, rows)
 			rows = rows[n:]
@@ -134,13 +95,9 @@ func sliceCursor[T any](t tableDef[T], rows []T, epoch int, name string) *cursor
 }
 
 // fileCursor streams a Parquet file with parquet-go's GenericReader, a batch at a time.
-func fileCursor[T any](t tableDef[T], path string, epoch int) (c *cursor[T], err error) {
-	f, r, err := openReader[T](path)
-	if err != nil {
-		return nil, err
-	}
+func fileCursor[T any](t tableDef[T], f *os.File, r *parquet.GenericReader[T], path string) *cursor[T] {
 	return &cursor[T]{
-		epoch: epoch, name: path, id: t.id, buf: make([]T, min(bufRows(r.NumRows()), t.batch)),
+		name: path, id: t.id, buf: make([]T, min(bufRows(r.NumRows()), t.batch)),
 		fill: func(buf []T) (n int, err error) {
 			defer recoverParquet(&err, "reading "+path)
 			return r.Read(buf)
@@ -152,15 +109,16 @@ func fileCursor[T any](t tableDef[T], path string, epoch int) (c *cursor[T], err
 			}
 			return rerr
 		},
-	}, nil
+	}
 }
 
 // openReader opens a Parquet file for streaming. parquet-go's NewGenericReader panics on a bad file, so
 // the file is opened with OpenFile first, which returns errors, and anything left is recovered.
-func openReader[T any](path string) (f *os.File, r *parquet.GenericReader[T], err error) {
+// The file's created_by is returned too: what this package wrote is sorted by conversation_id.
+func openReader[T any](path string) (f *os.File, r *parquet.GenericReader[T], createdBy string, err error) {
 	f, err = os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	defer func() {
 		if err != nil {
@@ -170,13 +128,13 @@ func openReader[T any](path string) (f *os.File, r *parquet.GenericReader[T], er
 	defer recoverParquet(&err, "opening "+path)
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	pf, err := parquet.OpenFile(f, fi.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, nil, "", fmt.Errorf("opening %s: %w", path, err)
 	}
-	return f, parquet.NewGenericReader[T](pf), nil
+	return f, parquet.NewGenericReader[T](pf), pf.Metadata().CreatedBy, nil
 }
 
 // recoverParquet turns a panic inside parquet-go into an error: it panics on some bad input instead of
@@ -192,14 +150,17 @@ func recoverParquet(err *error, what string) {
 type outFile[T any] struct {
 	path string
 	opts []parquet.WriterOption
-	// pool recycles writers of T built with opts: a GenericWriter allocates about a megabyte of page
-	// buffers, and a run writes thousands of small files. Reset makes one reusable after Close.
-	pool  *sync.Pool
-	sync  bool // fsync before close: published files must be on disk before the rename is
-	f     *os.File
-	w     *parquet.GenericWriter[T]
-	batch []T
-	rows  int64
+	// Each file gets a new writer: parquet-go v0.32's GenericWriter.Reset clears the column paths it
+	// shares with the cached schema (format/reset.go, ColumnMetaData.Reset), so a reused writer wrote
+	// every column chunk's path_in_schema as "" (TestWriterReuseKeepsColumnPaths).
+	sync bool // fsync before close: published files must be on disk before the rename is
+	// fresh: the folder is known not to exist yet, so it is made before the first open.
+	fresh   bool
+	modTime time.Time // of the finished file
+	f       *os.File
+	w       *parquet.GenericWriter[T]
+	batch   []T
+	rows    int64
 	// created lists folders made to hold the file, deepest last, for cleanup when it is discarded.
 	created []string
 }
@@ -239,9 +200,11 @@ func (o *outFile[T]) flush() (err error) {
 // exists (staging), and a failed open costs less than a failed mkdir.
 func (o *outFile[T]) create() (err error) {
 	const flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	o.f, err = os.OpenFile(o.path, flags, 0o644)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
+	if !o.fresh {
+		o.f, err = os.OpenFile(o.path, flags, 0o644)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	if o.created, err = mkdirAll(filepath.Dir(o.path)); err != nil {
 		return err
@@ -251,13 +214,6 @@ func (o *outFile[T]) create() (err error) {
 }
 
 func (o *outFile[T]) newWriter() (err error) {
-	if o.pool != nil {
-		if w, ok := o.pool.Get().(*parquet.GenericWriter[T]); ok {
-			w.Reset(o.f)
-			o.w = w
-			return nil
-		}
-	}
 	defer recoverParquet(&err, "creating a writer for "+o.path)
 	o.w = parquet.NewGenericWriter[T](o.f, o.opts...)
 	return nil
@@ -286,12 +242,7 @@ func (o *outFile[T]) finish() (size int64, err error) {
 	if err := o.f.Close(); err != nil {
 		return 0, err
 	}
-	o.f = nil
-	if o.pool != nil {
-		// Only a writer that closed cleanly goes back: one that failed may be in any state.
-		o.w.Reset(io.Discard)
-		o.pool.Put(o.w)
-	}
+	o.f, o.modTime = nil, fi.ModTime()
 	o.w = nil
 	return fi.Size(), nil
 }
@@ -347,69 +298,6 @@ func mkdirAll(dir string) ([]string, error) {
 // mergeStats counts what one table's merge did.
 type mergeStats struct {
 	rows     int64 // rows written
-	added    int64 // of which come from this run (spools or memory)
+	added    int64 // of which come from this run
 	replaced int64 // rows of the existing file dropped
-}
-
-// mergeCursors k-way merges sources sorted by conversation_id into out. For each id, decide gets the
-// epochs of the sources holding rows for it and names the one whose rows are written (epochNone for
-// none); the rows of the others are dropped. A source's rows for one id stay in their order, so a
-// conversation's parts keep theirs.
-func mergeCursors[T any](t tableDef[T], cs []*cursor[T], decide func(id string, epochs []int) int, out *outFile[T]) (st mergeStats, err error) {
-	epochs := make([]int, 0, len(cs))
-	heads := make([]*T, len(cs))
-	for {
-		minID, found := "", false
-		for i, c := range cs {
-			if heads[i], err = c.peek(); err != nil {
-				return st, err
-			}
-			if heads[i] != nil {
-				if id := t.id(heads[i]); !found || id < minID {
-					minID, found = id, true
-				}
-			}
-		}
-		if !found {
-			return st, nil
-		}
-		epochs = epochs[:0]
-		for i, c := range cs {
-			if heads[i] != nil && t.id(heads[i]) == minID {
-				epochs = append(epochs, c.epoch)
-			}
-		}
-		keep := decide(minID, epochs)
-		for i, c := range cs {
-			row := heads[i]
-			for row != nil && t.id(row) == minID {
-				switch {
-				case c.epoch == keep:
-					if err := out.write(row); err != nil {
-						return st, err
-					}
-					st.rows++
-					if c.epoch != epochExisting {
-						st.added++
-					}
-				case c.epoch == epochExisting:
-					st.replaced++
-				}
-				c.advance()
-				if row, err = c.peek(); err != nil {
-					return st, err
-				}
-			}
-		}
-	}
-}
-
-// sortedRecords returns the buffered records of a partition in id order.
-func sortedRecords(m map[string]*buffered) []*schemas.Record {
-	recs := make([]*schemas.Record, 0, len(m))
-	for _, b := range m {
-		recs = append(recs, &b.rec)
-	}
-	slices.SortFunc(recs, func(a, b *schemas.Record) int { return cmp.Compare(a.ID(), b.ID()) })
-	return recs
 }

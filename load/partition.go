@@ -2,68 +2,35 @@ package load
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
-	"sync"
-
-	"github.com/parquet-go/parquet-go"
+	"strings"
+	"time"
 
 	"github.com/intercom-export/intercom-export/schemas"
 )
 
-// maxSpools bounds the spool files per partition, and so the readers open at once when it is merged:
-// the spill that would create one more merges the partition's spools and memory into a single spool.
-const maxSpools = 16
-
-// buffered is a record held in memory with its estimated size.
-type buffered struct {
-	rec  schemas.Record
-	size int64
+// partitionJob is one partition's share of a Commit: the winning records of this run in id order,
+// streamed in chunks so that a large (monthly) partition is never held whole, and the ids deleted from
+// it.
+type partitionJob struct {
+	key     schemas.Date
+	deletes map[string]uint64
+	chunks  chan []*schemas.Record
 }
 
-// spool is one spill of a partition: a file per table that had rows.
-type spool struct {
-	epoch int
-	has   [numTables]bool
-	rows  [numTables]int64
-}
-
-// partition is the state of one date touched by this run.
-//
-// Rows reach a partition in epochs: the memory buffer holds epoch `epoch`, and each spill writes it to
-// spool files and starts the next. For a conversation id, the newest epoch holding its conversation row
-// wins; Delete records the epoch it happened in, and rows of earlier epochs (and of the existing file)
-// are dropped. So "Add, Delete, Add" keeps the second Add, and "Add, Delete" keeps nothing.
-type partition struct {
-	date    schemas.Date
-	recs    map[string]*buffered
-	bytes   int64
-	spilled int64 // bytes of the last spill, for spill to account for
-	epoch   int
-	spools  []spool
-	deletes map[string]int
-}
-
-// mergeJob merges one partition's sources into one new file per table: to spool files when spilling,
-// to the final folders when committing.
-type mergeJob struct {
-	p        *partition
-	recs     []*schemas.Record // memory buffer in id order
-	spools   []spool
-	spoolAt  func(table string, epoch int) string
-	existing func(table string) string // path of the published file to merge in; nil when spilling
-	outAt    func(table string) string
-	opts     []parquet.WriterOption
-	pools    *[numTables]sync.Pool // writers built with opts, by table
-	sync     bool
-
-	// winner maps each conversation id this run touched in the partition to the epoch whose rows are
-	// kept, filled while merging conversations and followed by the other tables.
-	winner map[string]int
+// partitionResult is what merging one partition wrote.
+type partitionResult struct {
+	key    schemas.Date
+	tables [numTables]tableResult
+	// held lists what the new conversations file holds, in id order, for the index.
+	held []heldEntry
 }
 
 // tableResult is what merging one table produced.
@@ -71,32 +38,9 @@ type tableResult struct {
 	mergeStats
 	path    string // the new file; empty when no row was written
 	size    int64
+	modTime time.Time
 	existed bool // a published file was merged in
 	created []string
-}
-
-// run merges the four tables, conversations first (see tConversations). On error the files it wrote are
-// removed.
-func (j *mergeJob) run() (res [numTables]tableResult, err error) {
-	j.winner = make(map[string]int)
-	defer func() {
-		if err != nil {
-			for i := range res {
-				discardResult(&res[i])
-			}
-		}
-	}()
-	if res[tConversations], err = runTable(j, convDef); err != nil {
-		return res, err
-	}
-	if res[tParts], err = runTable(j, partDef); err != nil {
-		return res, err
-	}
-	if res[tTags], err = runTable(j, tagDef); err != nil {
-		return res, err
-	}
-	res[tRatings], err = runTable(j, ratingDef)
-	return res, err
 }
 
 func discardResult(r *tableResult) {
@@ -109,129 +53,217 @@ func discardResult(r *tableResult) {
 	r.path, r.created = "", nil
 }
 
-func runTable[T any](j *mergeJob, t tableDef[T]) (tableResult, error) {
-	var res tableResult
-	existing := ""
-	if j.existing != nil {
-		existing = j.existing(t.name)
-		switch _, err := os.Stat(existing); {
-		case err == nil:
-			res.existed = true
-		case errors.Is(err, fs.ErrNotExist):
-			existing = ""
-		default:
+// tableMerger merges one table of a partition: the published file's rows (a cursor in id order) with
+// the rows of this run's records, which arrive in id order too. The four tables of a partition advance
+// together, one conversation id at a time.
+type tableMerger interface {
+	openExisting(path string) error
+	// keepBefore copies the published rows with an id before id (all of them when last), except those
+	// of deleted conversations.
+	keepBefore(id string, last bool, deleted map[string]uint64) error
+	// replace drops the published rows of id and writes rec's.
+	replace(id string, rec *schemas.Record) error
+	finish() (tableResult, error)
+	discard()
+	close() error
+}
+
+type tableMerge[T any] struct {
+	t     tableDef[T]
+	cur   *cursor[T]
+	out   *outFile[T]
+	res   tableResult
+	onRow func(*T) // sees every row written
+	// day is the partition's day when partitioned by day: published rows get it as created_date.
+	day *schemas.Date
+}
+
+func (m *tableMerge[T]) openExisting(path string) error {
+	f, r, createdBy, err := openReader[T](path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.res.existed = true
+	if strings.HasPrefix(createdBy, "intercom-export ") {
+		m.cur = fileCursor(m.t, f, r, path)
+		return nil
+	}
+	// A file this package did not write is not known to be sorted by conversation_id: it is read whole
+	// and sorted (a partition's table fits in memory; it is one file of a folder written by another tool).
+	r.Close()
+	f.Close()
+	rows, err := ReadFile[T](path)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(rows, func(a, b T) int { return cmp.Compare(m.t.id(&a), m.t.id(&b)) })
+	m.cur = sliceCursor(m.t, rows, path)
+	return nil
+}
+
+func (m *tableMerge[T]) keepBefore(id string, last bool, deleted map[string]uint64) error {
+	if m.cur == nil {
+		return nil
+	}
+	for {
+		row, err := m.cur.peek()
+		if err != nil || row == nil {
+			return err
+		}
+		rid := m.t.id(row)
+		if !last && rid >= id {
+			return nil
+		}
+		if _, gone := deleted[rid]; gone {
+			m.res.replaced++
+		} else {
+			if m.day != nil {
+				m.t.setDate(row, *m.day)
+			}
+			if err := m.write(row); err != nil {
+				return err
+			}
+		}
+		m.cur.advance()
+	}
+}
+
+func (m *tableMerge[T]) replace(id string, rec *schemas.Record) error {
+	if m.cur != nil {
+		for {
+			row, err := m.cur.peek()
+			if err != nil {
+				return err
+			}
+			if row == nil || m.t.id(row) != id {
+				break
+			}
+			m.res.replaced++
+			m.cur.advance()
+		}
+	}
+	if rec == nil {
+		return nil
+	}
+	for i := range m.t.count(rec) {
+		if err := m.write(m.t.at(rec, i)); err != nil {
+			return err
+		}
+		m.res.added++
+	}
+	return nil
+}
+
+func (m *tableMerge[T]) write(row *T) error {
+	if m.onRow != nil {
+		m.onRow(row)
+	}
+	m.res.rows++
+	return m.out.write(row)
+}
+
+func (m *tableMerge[T]) finish() (tableResult, error) {
+	size, err := m.out.finish()
+	if err != nil {
+		return m.res, fmt.Errorf("%s: %w", m.t.name, err)
+	}
+	m.res.size, m.res.modTime = size, m.out.modTime
+	if m.out.rows > 0 {
+		m.res.path, m.res.created = m.out.path, m.out.created
+	}
+	return m.res, nil
+}
+
+func (m *tableMerge[T]) discard() { m.out.discard() }
+
+func (m *tableMerge[T]) close() error {
+	if m.cur == nil {
+		return nil
+	}
+	return m.cur.Close()
+}
+
+func newTableMerge[T any](w *Writer, t tableDef[T], key schemas.Date, fresh bool) *tableMerge[T] {
+	var day *schemas.Date
+	if w.cfg.Partition == schemas.ByDay {
+		day = &key
+	}
+	dir := w.cfg.Partition.Dir(key)
+	return &tableMerge[T]{t: t, day: day, out: &outFile[T]{
+		path: filepath.Join(w.cfg.Dir, t.name, dir, w.tempName()), opts: w.writerOptions(zstdCodec),
+		sync: !w.bulkSync(), fresh: fresh,
+	}}
+}
+
+// mergePartition writes one partition's new files under their temporary names. On error, or when ctx
+// is done, it removes what it wrote.
+func (w *Writer) mergePartition(ctx context.Context, job *partitionJob) (res partitionResult, err error) {
+	res.key = job.key
+	dir := w.cfg.Partition.Dir(job.key)
+	// A partition the folder does not hold yet needs its folders made: made before the first open
+	// instead of after a failed one.
+	fresh := false
+	if w.index != nil {
+		_, held := w.index.parts[job.key]
+		fresh = !held && w.index.trusted
+	}
+	conv := newTableMerge(w, convDef, job.key, fresh)
+	conv.onRow = func(c *schemas.Conversation) { res.held = append(res.held, heldOf(c, job.key, w.cfg.Partition)) }
+	ms := [numTables]tableMerger{
+		conv, newTableMerge(w, partDef, job.key, fresh), newTableMerge(w, tagDef, job.key, fresh), newTableMerge(w, ratingDef, job.key, fresh),
+	}
+	defer func() {
+		for i, m := range ms {
+			if cerr := m.close(); cerr != nil && err == nil {
+				err = cerr
+			}
+			if err != nil {
+				m.discard()
+				discardResult(&res.tables[i])
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("partition %s: %w", dir, err)
+		}
+	}()
+	for i, m := range ms {
+		if err := m.openExisting(filepath.Join(w.cfg.Dir, Tables[i], dir, DataFile)); err != nil {
 			return res, err
 		}
 	}
-	out := &outFile[T]{path: j.outAt(t.name), opts: j.opts, pool: &j.pools[t.index], sync: j.sync}
-	decide := j.decideOther
-	if t.index == tConversations {
-		decide = j.decideConversation
-	}
-	// A file not sorted by conversation_id (not written by this package) cannot be streamed through
-	// the merge; the second attempt loads it whole and sorts it.
-	for attempt := 0; ; attempt++ {
-		cs, err := openCursors(j, t, existing, attempt > 0)
-		if err == nil {
-			res.mergeStats, err = mergeCursors(t, cs, decide, out)
-		}
-		for _, c := range cs {
-			if cerr := c.Close(); cerr != nil && err == nil {
-				err = cerr
+	for chunk := range job.chunks {
+		for _, rec := range chunk {
+			id := rec.ID()
+			for _, m := range ms {
+				if err := m.keepBefore(id, false, job.deletes); err != nil {
+					return res, err
+				}
+				if err := m.replace(id, rec); err != nil {
+					return res, err
+				}
 			}
 		}
-		if err == nil {
-			res.size, err = out.finish()
-		}
-		if err != nil {
-			out.discard()
-			if attempt == 0 && existing != "" && errors.Is(err, errUnsorted) {
-				continue
-			}
-			return res, fmt.Errorf("%s %s: %w", t.name, j.p.date, err)
-		}
-		break
 	}
-	if out.rows > 0 {
-		res.path, res.created = out.path, out.created
+	if err := ctx.Err(); err != nil {
+		return res, err // the feed stopped half way
+	}
+	for i, m := range ms {
+		if err := m.keepBefore("", true, job.deletes); err != nil {
+			return res, err
+		}
+		if res.tables[i], err = m.finish(); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
 
-// cursors opens the sources of one table, oldest first.
-func openCursors[T any](j *mergeJob, t tableDef[T], existing string, sortExisting bool) ([]*cursor[T], error) {
-	var cs []*cursor[T]
-	fail := func(err error) ([]*cursor[T], error) {
-		for _, c := range cs {
-			c.Close()
-		}
-		return nil, err
-	}
-	if existing != "" {
-		if sortExisting {
-			rows, err := ReadFile[T](existing)
-			if err != nil {
-				return fail(err)
-			}
-			slices.SortStableFunc(rows, func(a, b T) int { return cmp.Compare(t.id(&a), t.id(&b)) })
-			cs = append(cs, sliceCursor(t, rows, epochExisting, existing))
-		} else {
-			c, err := fileCursor(t, existing, epochExisting)
-			if err != nil {
-				return fail(err)
-			}
-			cs = append(cs, c)
-		}
-	}
-	for _, s := range j.spools {
-		if !s.has[t.index] {
-			continue
-		}
-		c, err := fileCursor(t, j.spoolAt(t.name, s.epoch), s.epoch)
-		if err != nil {
-			return fail(err)
-		}
-		cs = append(cs, c)
-	}
-	if len(j.recs) > 0 {
-		cs = append(cs, memoryCursor(t, j.recs, j.p.epoch))
-	}
-	return cs, nil
-}
-
-// decideConversation picks, for one id, the newest epoch holding its conversation row, unless a later
-// Delete dropped it; it remembers the choice for the other tables.
-func (j *mergeJob) decideConversation(id string, epochs []int) int {
-	newest := epochExisting
-	for _, e := range epochs {
-		newest = max(newest, e)
-	}
-	mark, deleted := j.p.deletes[id]
-	switch {
-	case newest == epochExisting && !deleted:
-		return epochExisting // untouched this run
-	case deleted && newest < mark:
-		newest = epochNone
-	}
-	j.winner[id] = newest
-	return newest
-}
-
-// decideOther follows the conversations table's choice: the rows of a replaced conversation go even when
-// its new version has none in this table.
-func (j *mergeJob) decideOther(id string, _ []int) int {
-	if w, ok := j.winner[id]; ok {
-		return w
-	}
-	if _, deleted := j.p.deletes[id]; deleted {
-		return epochNone
-	}
-	return epochExisting
-}
-
 // ReadFile reads every row of a Parquet file; parquet-go panics are returned as errors.
 func ReadFile[T any](path string) (rows []T, err error) {
-	f, r, err := openReader[T](path)
+	f, r, _, err := openReader[T](path)
 	if err != nil {
 		return nil, err
 	}

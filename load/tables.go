@@ -7,10 +7,9 @@ import (
 	"github.com/intercom-export/intercom-export/schemas"
 )
 
-// Table indexes; the order is the order Commit merges a partition's tables in. Conversations come first
-// because every record has exactly one conversation row: merging that table decides, for each id, which
-// source (old file, spool, memory) wins, and the other tables follow that decision. A conversation
-// re-added without tags must lose its old tags even though no new tag row mentions it.
+// Table indexes, in the order of Tables. Commit merges a partition's four tables together, one
+// conversation id at a time: a conversation this run re-added or deleted loses its published rows in
+// every table, even one its new version has no rows in (re-added without tags, its old tags go).
 const (
 	tConversations = iota
 	tParts
@@ -31,37 +30,43 @@ var Tables = [numTables]string{
 type tableDef[T any] struct {
 	index int
 	name  string
-	// batch is how many rows a file cursor reads at a time: fewer for wide rows, since a merge holds
-	// one batch per source (up to maxSpools+2) per worker.
+	// batch is how many rows a file cursor reads at a time: fewer for wide rows.
 	batch int
 	id    func(*T) string
-	count func(*schemas.Record) int
-	at    func(*schemas.Record, int) *T
+	// setDate sets the row's created_date: rows of a daily partition published before the column
+	// existed get their partition's day when they are merged.
+	setDate func(*T, schemas.Date)
+	count   func(*schemas.Record) int
+	at      func(*schemas.Record, int) *T
 }
 
 var (
 	convDef = tableDef[schemas.Conversation]{
 		// A conversation row holds its whole JSON (source_json), often kilobytes.
 		index: tConversations, name: schemas.TableConversations, batch: 32,
-		id:    func(r *schemas.Conversation) string { return r.ConversationID },
-		count: func(*schemas.Record) int { return 1 },
-		at:    func(r *schemas.Record, _ int) *schemas.Conversation { return &r.Conversation },
+		id:      func(r *schemas.Conversation) string { return r.ConversationID },
+		setDate: func(r *schemas.Conversation, d schemas.Date) { r.CreatedDate = d },
+		count:   func(*schemas.Record) int { return 1 },
+		at:      func(r *schemas.Record, _ int) *schemas.Conversation { return &r.Conversation },
 	}
 	partDef = tableDef[schemas.ConversationPart]{
 		index: tParts, name: schemas.TableConversationParts, batch: batchRows,
-		id:    func(r *schemas.ConversationPart) string { return r.ConversationID },
-		count: func(r *schemas.Record) int { return len(r.Parts) },
-		at:    func(r *schemas.Record, i int) *schemas.ConversationPart { return &r.Parts[i] },
+		id:      func(r *schemas.ConversationPart) string { return r.ConversationID },
+		setDate: func(r *schemas.ConversationPart, d schemas.Date) { r.CreatedDate = d },
+		count:   func(r *schemas.Record) int { return len(r.Parts) },
+		at:      func(r *schemas.Record, i int) *schemas.ConversationPart { return &r.Parts[i] },
 	}
 	tagDef = tableDef[schemas.ConversationTag]{
 		index: tTags, name: schemas.TableConversationTags, batch: batchRows,
-		id:    func(r *schemas.ConversationTag) string { return r.ConversationID },
-		count: func(r *schemas.Record) int { return len(r.Tags) },
-		at:    func(r *schemas.Record, i int) *schemas.ConversationTag { return &r.Tags[i] },
+		id:      func(r *schemas.ConversationTag) string { return r.ConversationID },
+		setDate: func(r *schemas.ConversationTag, d schemas.Date) { r.CreatedDate = d },
+		count:   func(r *schemas.Record) int { return len(r.Tags) },
+		at:      func(r *schemas.Record, i int) *schemas.ConversationTag { return &r.Tags[i] },
 	}
 	ratingDef = tableDef[schemas.ConversationRating]{
 		index: tRatings, name: schemas.TableConversationRatings, batch: batchRows,
-		id: func(r *schemas.ConversationRating) string { return r.ConversationID },
+		id:      func(r *schemas.ConversationRating) string { return r.ConversationID },
+		setDate: func(r *schemas.ConversationRating, d schemas.Date) { r.CreatedDate = d },
 		count: func(r *schemas.Record) int {
 			if r.Rating == nil {
 				return 0

@@ -121,9 +121,10 @@ func (r Report) Err() error {
 	return errors.Join(errs...)
 }
 
-// VerifyDir checks an output folder: every `<table>/date=YYYY-MM-DD/*.parquet` file of the four tables
-// with VerifyFile (without an expected row count: the folder records none), and that nothing else is
-// there that readers globbing `<table>/*/*.parquet` would trip over. Hidden names (a leading dot: the
+// VerifyDir checks an output folder: every `<table>/<partition>/*.parquet` file of the four tables with
+// VerifyFile (without an expected row count: the folder records none), that nothing else is there that
+// readers globbing `<table>/*/*.parquet` would trip over, and that the folder's index agrees with the
+// conversations files. Hidden names (a leading dot: the
 // temporary files of a run in progress) and the tool's state folder are skipped. It returns every
 // problem in the Report; the error is Report.Err(), or the reason dir could not be read at all.
 func VerifyDir(dir string) (Report, error) { return VerifyDirContext(context.Background(), dir) }
@@ -137,6 +138,7 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 	}
 	type job struct{ rel, abs, table string }
 	var jobs []job
+	var layout schemas.Partitioning
 	problem := func(rel string, err error) {
 		rep.Problems = append(rep.Problems, Problem{Path: filepath.ToSlash(rel), Err: err})
 	}
@@ -167,12 +169,23 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 			}
 			partDir := filepath.Join(tableDir, pname)
 			if !isDir(partDir) {
-				problem(prel, fmt.Errorf("%w: a file in a table folder, which holds only date=YYYY-MM-DD folders", ErrUnexpected))
+				problem(prel, fmt.Errorf("%w: a file in a table folder, which holds only partition folders (date=YYYY-MM-DD or month=YYYY-MM)", ErrUnexpected))
 				continue
 			}
-			// A folder name that does not round-trip would give readers a wrong or unparsable `date`.
-			if d, err := schemas.ParsePartitionDir(pname); err != nil || d.PartitionDir() != pname {
-				problem(prel, fmt.Errorf("%w: not a partition folder date=YYYY-MM-DD", ErrUnexpected))
+			// A folder name that does not round-trip would give readers a wrong or unparsable partition
+			// value; and a folder holds one layout, else readers see two partition columns.
+			p := schemas.ByDay
+			if strings.HasPrefix(pname, "month=") {
+				p = schemas.ByMonth
+			}
+			if _, err := p.ParseDir(pname); err != nil {
+				problem(prel, fmt.Errorf("%w: not a partition folder date=YYYY-MM-DD or month=YYYY-MM", ErrUnexpected))
+				continue
+			}
+			if layout == "" {
+				layout = p
+			} else if p != layout {
+				problem(prel, fmt.Errorf("%w: a %s partition in a folder partitioned by %s", ErrUnexpected, p, layout))
 				continue
 			}
 			files, err := os.ReadDir(partDir)
@@ -236,6 +249,9 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 			cf.Rows = r.rows
 		}
 		rep.Files = append(rep.Files, cf)
+	}
+	if err := compareIndex(dir); err != nil {
+		problem(filepath.Join(StateDir, indexFile), err)
 	}
 	slices.SortFunc(rep.Files, func(a, b CheckedFile) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortStableFunc(rep.Problems, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
@@ -309,6 +325,9 @@ func verifyFile(path, table string, wantRows int64, decode bool) (st fileStats, 
 		}
 	}
 	md := rdr.MetaData()
+	if err := checkColumnPaths(md); err != nil {
+		return st, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	var fr *pqarrow.FileReader
 	key := table + "\x00" + parquetSchemaKey(md)
 	if _, ok := goodSchemas.Load(key); !ok || decode {
@@ -378,6 +397,27 @@ var goodSchemas sync.Map
 // parquetSchemaKey records everything of a file's Parquet schema that its Arrow conversion reads: each
 // node's name, repetition, logical and converted type, field id, and the physical type, length and
 // decimal precision of leaves, in schema order; and the embedded Arrow schema, which the conversion prefers when present.
+// checkColumnPaths compares each column chunk's path_in_schema with its column's path in the schema:
+// readers that find columns by path (rather than by position) need them to agree. parquet-go v0.32
+// wrote them empty from a reused writer.
+func checkColumnPaths(md *metadata.FileMetaData) error {
+	sch := md.Schema
+	for i := range len(md.RowGroups) {
+		rg := md.RowGroup(i)
+		for j := range rg.NumColumns() {
+			cc, err := rg.ColumnChunk(j)
+			if err != nil {
+				return err
+			}
+			want := sch.Column(j).ColumnPath().String()
+			if got := cc.PathInSchema().String(); got != want {
+				return fmt.Errorf("row group %d, column %d (%s): the column chunk's path_in_schema is %q", i, j, want, got)
+			}
+		}
+	}
+	return nil
+}
+
 func parquetSchemaKey(md *metadata.FileMetaData) string {
 	var b strings.Builder
 	var walk func(n schema.Node)
@@ -811,10 +851,13 @@ var timeType = reflect.TypeFor[time.Time]()
 func arrowField(name string, t reflect.Type, opts []string) (arrow.Field, error) {
 	f := arrow.Field{Name: name}
 	var unit string
+	date := false
 	for _, o := range opts {
 		switch {
 		case o == "optional":
 			f.Nullable = true
+		case o == "date":
+			date = true
 		case strings.HasPrefix(o, "timestamp(") && strings.HasSuffix(o, ")"):
 			unit = strings.TrimSuffix(strings.TrimPrefix(o, "timestamp("), ")")
 		case !tagOptions[o]:
@@ -827,6 +870,10 @@ func arrowField(name string, t reflect.Type, opts []string) (arrow.Field, error)
 	}
 	var err error
 	switch {
+	case date && t.Kind() == reflect.Int32:
+		f.Type = arrow.FixedWidthTypes.Date32
+	case date:
+		err = fmt.Errorf("date on a %v: use an int32 of days since the epoch", t)
 	case t == timeType:
 		f.Type, err = timestampType(unit)
 	case unit != "":

@@ -84,8 +84,8 @@ func TestArrowMappingRejectsWhatItDoesNotUnderstand(t *testing.T) {
 		"untagged time": reflect.TypeFor[struct {
 			T time.Time `parquet:"t"`
 		}](),
-		"date tag": reflect.TypeFor[struct {
-			D int32 `parquet:"d,date"`
+		"date tag on a time.Time": reflect.TypeFor[struct { // pitfall 1: parquet-go writes garbage
+			D time.Time `parquet:"d,date"`
 		}](),
 		"map": reflect.TypeFor[struct {
 			M map[string]string `parquet:"m"`

@@ -76,7 +76,7 @@ func wantProblem(t *testing.T, rep load.Report, path string, target error, words
 func TestVerifyAcceptsWhatTheWriterWrites(t *testing.T) {
 	dir, res := sampleOutput(t)
 	// A run's temporary file and the state folder are not the data, and are skipped.
-	writeBytes(t, filepath.Join(dir, schemas.TableConversations, day1.PartitionDir(), ".data.parquet.x.tmp"), []byte("partial"))
+	writeBytes(t, filepath.Join(dir, schemas.TableConversations, partDir(day1), ".data.parquet.x.tmp"), []byte("partial"))
 	writeBytes(t, filepath.Join(dir, load.StateDir, "state.json"), []byte("{}"))
 
 	rep, err := load.VerifyDir(dir)
@@ -118,7 +118,7 @@ func TestVerifyMissingDirIsAnError(t *testing.T) {
 
 func TestVerifyRejectsTruncatedFiles(t *testing.T) {
 	dir, _ := sampleOutput(t)
-	rel := load.PartitionPath(schemas.TableConversationParts, day1)
+	rel := partPath(schemas.TableConversationParts, day1)
 	path := filepath.Join(dir, rel)
 	orig := readBytes(t, path)
 	for _, n := range []int{0, 3, 12, len(orig) / 2, len(orig) - 9, len(orig) - 1} {
@@ -142,7 +142,7 @@ func TestVerifyRejectsTruncatedFiles(t *testing.T) {
 func TestVerifyRejectsBitFlips(t *testing.T) {
 	dir, _ := sampleOutput(t)
 	for _, table := range load.Tables {
-		path := filepath.Join(dir, load.PartitionPath(table, day1))
+		path := filepath.Join(dir, partPath(table, day1))
 		orig := readBytes(t, path)
 		want := readArrow(t, path)
 		bodies, err := load.PageBodies(path)
@@ -251,8 +251,8 @@ func inRanges(rs [][2]int64, off int) bool {
 func TestVerifyRejectsAnotherTablesFile(t *testing.T) {
 	dir, _ := sampleOutput(t)
 	// day2 has no tags: a conversations file placed there reads fine but is the wrong table.
-	rel := load.PartitionPath(schemas.TableConversationTags, day2)
-	writeBytes(t, filepath.Join(dir, rel), readBytes(t, filepath.Join(dir, load.PartitionPath(schemas.TableConversations, day2))))
+	rel := partPath(schemas.TableConversationTags, day2)
+	writeBytes(t, filepath.Join(dir, rel), readBytes(t, filepath.Join(dir, partPath(schemas.TableConversations, day2))))
 	rep, err := load.VerifyDir(dir)
 	if !errors.Is(err, load.ErrVerify) || len(rep.Problems) != 1 {
 		t.Fatalf("VerifyDir: %v, problems %v", err, rep.Problems)
@@ -263,8 +263,8 @@ func TestVerifyRejectsAnotherTablesFile(t *testing.T) {
 	}
 	// CheckFile remembers the schemas it found good, per table: neither a good file of the right table
 	// nor the same file checked as its own table lets the wrong one through.
-	goodTags := filepath.Join(dir, load.PartitionPath(schemas.TableConversationTags, day1))
-	conv := filepath.Join(dir, load.PartitionPath(schemas.TableConversations, day2))
+	goodTags := filepath.Join(dir, partPath(schemas.TableConversationTags, day1))
+	conv := filepath.Join(dir, partPath(schemas.TableConversations, day2))
 	for range 2 {
 		if err := load.CheckFile(goodTags, schemas.TableConversationTags, -1); err != nil {
 			t.Fatalf("CheckFile of a good tags file: %v", err)
@@ -296,7 +296,7 @@ func TestVerifyChecksTheRowCount(t *testing.T) {
 func TestVerifyReportsStrayEntries(t *testing.T) {
 	dir, _ := sampleOutput(t)
 	conv := schemas.TableConversations
-	part := filepath.Join(dir, conv, day1.PartitionDir())
+	part := filepath.Join(dir, conv, partDir(day1))
 	writeBytes(t, filepath.Join(dir, "conversation_notes", "date=2024-03-01", "data.parquet"), readBytes(t, filepath.Join(part, load.DataFile)))
 	writeBytes(t, filepath.Join(dir, conv, "notes.txt"), []byte("hi"))
 	writeBytes(t, filepath.Join(dir, conv, "date=2024-3-1", "data.parquet"), readBytes(t, filepath.Join(part, load.DataFile)))
@@ -311,8 +311,8 @@ func TestVerifyReportsStrayEntries(t *testing.T) {
 	wantProblem(t, rep, "conversation_notes", load.ErrUnexpected, "not one of the tables")
 	wantProblem(t, rep, conv+"/notes.txt", load.ErrUnexpected)
 	wantProblem(t, rep, conv+"/date=2024-3-1", load.ErrUnexpected, "date=YYYY-MM-DD")
-	wantProblem(t, rep, conv+"/date=2024-03-01/copy.parquet", load.ErrUnexpected)
-	wantProblem(t, rep, conv+"/date=2024-03-01/sub", load.ErrUnexpected)
+	wantProblem(t, rep, conv+"/"+partDir(day1)+"/copy.parquet", load.ErrUnexpected)
+	wantProblem(t, rep, conv+"/"+partDir(day1)+"/sub", load.ErrUnexpected)
 	if len(rep.Problems) != 5 {
 		t.Errorf("%d problems, want 5: %v", len(rep.Problems), rep.Problems)
 	}
@@ -329,7 +329,7 @@ func TestVerifyReportsStrayEntries(t *testing.T) {
 func TestArrowSchemaGolden(t *testing.T) {
 	dir, _ := sampleOutput(t)
 	for _, table := range load.Tables {
-		rdr, err := file.OpenParquetFile(filepath.Join(dir, load.PartitionPath(table, day1)), false)
+		rdr, err := file.OpenParquetFile(filepath.Join(dir, partPath(table, day1)), false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,19 +1,14 @@
 package load
 
 import (
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/intercom-export/intercom-export/schemas"
 )
@@ -24,21 +19,41 @@ var ErrClosed = errors.New("load: writer is closed")
 // Writer collects one run's records and publishes them with Commit.
 //
 // A Writer is not safe for concurrent use: Add, Delete, Commit and Abort must not be called at the same
-// time from several goroutines (Commit parallelises internally).
+// time from several goroutines (Commit parallelises internally, and spills run in the background).
 type Writer struct {
 	cfg     Config
 	staging string // <Dir>/_intercom_export/staging/<run-id>
 
-	parts  map[schemas.Date]*partition
-	bytes  int64 // estimated bytes of all memory buffers
-	spills int   // spill events, for the log
+	// mem is the memory buffer: entries in arrival order, nil where a later Add or a Delete replaced
+	// one (byKey finds an entry's position).
+	mem      []*entry
+	byKey    map[memKey]int
+	memBytes int64
+	seq      uint64
+	// deletes holds, per partition and id, the arrival number of the newest Delete.
+	deletes map[schemas.Date]map[string]uint64
+	runs    []string // run files, oldest first
+	spills  int      // spill events, for the log
+
+	// A spill runs in the background while Add fills the next buffer; spillDone is closed when it is
+	// over, and spillBytes is what it still holds.
+	spillDone  chan struct{}
+	spillErr   error
+	spillBytes int64
+
 	err    error // sticky: a failed spill leaves buffers that cannot be trusted
 	closed bool
 	// noSyncFS: sync each file and folder instead of one syncfs (see bulkSync).
 	noSyncFS bool
 
-	// Parquet writers for reuse, by table: final files and linkable spools (zstd), other spools (snappy).
-	finalPool, spoolPool [numTables]sync.Pool
+	// index is what the folder held when the run started; nil outside a Dataset (no index is written).
+	// nextIndex is what Commit wrote for after it.
+	index, nextIndex *folderIndex
+}
+
+type memKey struct {
+	key schemas.Date
+	id  string
 }
 
 // NewWriter validates cfg (after SetDefaults) and creates Dir and the run's staging folder. It does not
@@ -46,6 +61,9 @@ type Writer struct {
 func NewWriter(cfg Config) (*Writer, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := recordCodec(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -59,24 +77,27 @@ func NewWriter(cfg Config) (*Writer, error) {
 	if err := os.Mkdir(staging, 0o755); err != nil {
 		return nil, fmt.Errorf("load: creating staging folder for run %q: %w", cfg.RunID, err)
 	}
-	return &Writer{cfg: cfg, staging: staging, parts: make(map[schemas.Date]*partition)}, nil
+	return &Writer{cfg: cfg, staging: staging, byKey: make(map[memKey]int), deletes: make(map[schemas.Date]map[string]uint64)}, nil
 }
 
 // RunID returns the run id naming the staging folder and temporary files.
 func (w *Writer) RunID() string { return w.cfg.RunID }
 
-// BufferedBytes returns the estimated bytes of rows held in memory.
-func (w *Writer) BufferedBytes() int64 { return w.bytes }
+// BufferedBytes returns the estimated bytes of rows held in memory, including a spill in progress.
+func (w *Writer) BufferedBytes() int64 { return w.memBytes + w.spillBytes }
 
 // Add buffers a conversation's rows for rec.Date's partition, replacing any earlier Add of the same id
 // to that partition in this run. It keeps rec's strings and pointed-to values (it copies the slices):
-// the caller must not modify them afterwards. Every row's ConversationID must equal rec.ID().
+// the caller must not modify them afterwards. Every row's ConversationID must equal rec.ID(). Add sets
+// every row's CreatedDate to rec.Date, so a row's created_date and its partition never disagree.
 //
-// Deduplication is per partition: a conversation whose date changed since an earlier run must also be
-// Deleted from its old partition.
+// Deduplication is per partition: a conversation whose date moved to another partition since an
+// earlier run must also be Deleted from its old one.
 //
-// When buffered rows pass the memory budget, Add spills partitions to staging; an error from that is
-// sticky and the Writer can then only be Aborted.
+// When buffered rows pass half the memory budget (or, with a spill in progress, the whole), Add hands
+// them to a background spill, waiting for the previous one first, so that what is held, the spill's
+// included, stays within the budget. An error from a spill is sticky and the Writer can then only be
+// Aborted.
 func (w *Writer) Add(rec schemas.Record) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -90,18 +111,24 @@ func (w *Writer) Add(rec schemas.Record) error {
 		r := *rec.Rating
 		rec.Rating = &r
 	}
-	p := w.partition(rec.Date)
-	id := rec.ID()
-	if old, ok := p.recs[id]; ok {
-		p.bytes -= old.size
-		w.bytes -= old.size
+	rec.SetCreatedDate() // whatever the caller set: a row's created_date and its partition never disagree
+	k := memKey{w.cfg.Partition.Key(rec.Date), rec.ID()}
+	e := &entry{key: k.key, seq: w.seq, rec: rec, size: estimateSize(&rec)}
+	w.seq++
+	if i, ok := w.byKey[k]; ok {
+		w.memBytes -= w.mem[i].size
+		w.mem[i] = nil
 	}
-	b := &buffered{rec: rec, size: estimateSize(&rec)}
-	p.recs[id] = b
-	p.bytes += b.size
-	w.bytes += b.size
-	if w.bytes > w.cfg.MemoryBudget {
-		return w.spill()
+	w.byKey[k] = len(w.mem)
+	w.mem = append(w.mem, e)
+	w.memBytes += e.size
+	if w.memBytes > w.cfg.MemoryBudget/2 || w.memBytes+w.spillBytes > w.cfg.MemoryBudget {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		if w.spillBytes > w.cfg.MemoryBudget {
+			return w.waitSpill() // one record over the whole budget: hold it no longer than needed
+		}
 	}
 	return nil
 }
@@ -135,13 +162,19 @@ func (w *Writer) Delete(conversationID string, date schemas.Date) {
 		w.cfg.Logger.Warn().Str("conversation_id", conversationID).Msg("load: Delete on a closed or failed writer ignored")
 		return
 	}
-	p := w.partition(date)
-	if old, ok := p.recs[conversationID]; ok {
-		delete(p.recs, conversationID)
-		p.bytes -= old.size
-		w.bytes -= old.size
+	k := memKey{w.cfg.Partition.Key(date), conversationID}
+	if i, ok := w.byKey[k]; ok {
+		w.memBytes -= w.mem[i].size
+		w.mem[i] = nil
+		delete(w.byKey, k)
 	}
-	p.deletes[conversationID] = p.epoch
+	ids := w.deletes[k.key]
+	if ids == nil {
+		ids = make(map[string]uint64)
+		w.deletes[k.key] = ids
+	}
+	ids[conversationID] = w.seq
+	w.seq++
 }
 
 func (w *Writer) usable() error {
@@ -151,127 +184,53 @@ func (w *Writer) usable() error {
 	return w.err
 }
 
-func (w *Writer) partition(d schemas.Date) *partition {
-	p := w.parts[d]
-	if p == nil {
-		p = &partition{date: d, recs: make(map[string]*buffered), deletes: make(map[string]int)}
-		w.parts[d] = p
-	}
-	return p
+// takeMem returns the memory buffer's entries sorted, and empties it.
+func (w *Writer) takeMem() ([]*entry, int64) {
+	es := slices.DeleteFunc(w.mem, func(e *entry) bool { return e == nil })
+	sortEntries(es)
+	bytes := w.memBytes
+	w.mem, w.memBytes = nil, 0
+	clear(w.byKey)
+	return es, bytes
 }
 
-func (w *Writer) spoolPath(table string, d schemas.Date, epoch int) string {
-	// One folder for all: creating folders is a good part of a spill's cost on some filesystems.
-	return filepath.Join(w.staging, "spools", "spool-"+table+"-"+d.String()+"-"+strconv.Itoa(epoch)+".parquet")
-}
-
-// spill writes the largest memory buffers to staging until half the budget is free, so that the next
-// spill is not one record away.
+// spill hands the memory buffer to a background goroutine that sorts it and writes it as a run file.
 func (w *Writer) spill() error {
-	var ps []*partition
-	for _, p := range w.parts {
-		if p.bytes > 0 {
-			ps = append(ps, p)
-		}
-	}
-	slices.SortFunc(ps, func(a, b *partition) int {
-		return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.date, b.date))
-	})
-	before, left := w.bytes, w.bytes
-	var chosen []*partition
-	for _, p := range ps {
-		if left <= w.cfg.MemoryBudget/2 {
-			break
-		}
-		chosen = append(chosen, p)
-		left -= p.bytes
-	}
-	if err := w.spillPartitions(context.Background(), chosen); err != nil {
-		w.err = fmt.Errorf("load: spilling %w", err)
-		return w.err
-	}
-	w.spills++
-	w.cfg.Logger.Debug().Int("partitions", len(chosen)).Int64("bytes_before", before).Int64("bytes_after", w.bytes).
-		Msg("load: spilled buffers to staging")
-	return nil
-}
-
-// spillPartitions spills partitions independently, CommitWorkers at a time, and takes what they held off
-// the Writer's total once all are done. It stops starting new ones after the first failure or when ctx
-// is done; a partition whose spill failed or did not start is left as it was.
-func (w *Writer) spillPartitions(ctx context.Context, ps []*partition) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.cfg.CommitWorkers)
-	for _, p := range ps {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			if err := w.spillPartition(p); err != nil {
-				return fmt.Errorf("partition %s: %w", p.date, err)
-			}
-			return nil
-		})
-	}
-	err := g.Wait()
-	for _, p := range ps {
-		w.bytes -= p.spilled
-		p.spilled = 0
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
-}
-
-// spillPartition writes a partition's memory buffer as spool files of a new epoch. When the partition
-// already has maxSpools spools they are merged into the new one, so Commit never opens more than
-// maxSpools+2 readers per table.
-func (w *Writer) spillPartition(p *partition) error {
-	compact := len(p.spools) >= maxSpools
-	j := &mergeJob{
-		p:       p,
-		recs:    sortedRecords(p.recs),
-		spoolAt: func(table string, epoch int) string { return w.spoolPath(table, p.date, epoch) },
-		outAt:   func(table string) string { return w.spoolPath(table, p.date, p.epoch) },
-		// A spool that is the partition's only one is written like a final file (zstd), so that Commit
-		// can publish it as it is, with a hard link (linkSpool), when nothing else arrives for the
-		// partition. The others will be merged again: speed over size (snappy). No fsync: a crash loses
-		// the run anyway, and Commit syncs what it publishes.
-		opts:  w.writerOptions(&parquet.Snappy),
-		pools: &w.spoolPool,
-	}
-	if len(p.spools) == 0 || compact {
-		j.opts, j.pools = w.writerOptions(zstdCodec), &w.finalPool
-	}
-	if compact {
-		j.spools = p.spools
-	}
-	res, err := j.run()
-	if err != nil {
+	if err := w.waitSpill(); err != nil {
 		return err
 	}
-	s := spool{epoch: p.epoch}
-	for i := range res {
-		s.has[i] = res[i].rows > 0
-		s.rows[i] = res[i].rows
+	es, bytes := w.takeMem()
+	if len(es) == 0 {
+		return nil
 	}
-	if compact {
-		for _, old := range p.spools {
-			for i, table := range Tables {
-				if old.has[i] {
-					os.Remove(w.spoolPath(table, p.date, old.epoch))
-				}
-			}
+	path := w.runPath(len(w.runs))
+	w.runs = append(w.runs, path)
+	w.spills++
+	w.spillBytes = bytes
+	done := make(chan struct{})
+	w.spillDone = done
+	go func() {
+		defer close(done)
+		if err := writeRun(path, es); err != nil {
+			w.spillErr = fmt.Errorf("load: spilling to %s: %w", path, err)
 		}
-		p.spools = p.spools[:0]
-	}
-	p.spools = append(p.spools, s)
-	p.spilled = p.bytes // subtracted from the Writer's total by spill, once every worker is done
-	p.bytes = 0
-	p.recs = make(map[string]*buffered)
-	p.epoch++
+	}()
+	w.cfg.Logger.Debug().Int("conversations", len(es)).Int64("bytes", bytes).Int("run", len(w.runs)).
+		Msg("load: spilling buffered rows to a run file")
 	return nil
+}
+
+// waitSpill waits for the background spill, if any; its error becomes the Writer's.
+func (w *Writer) waitSpill() error {
+	if w.spillDone != nil {
+		<-w.spillDone
+		w.spillDone = nil
+		w.spillBytes = 0
+		if w.spillErr != nil && w.err == nil {
+			w.err = w.spillErr
+		}
+	}
+	return w.err
 }
 
 // freeText lists the columns holding free text or JSON, by path: their minimum and maximum are whole
@@ -310,7 +269,8 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.closed = true
-	w.parts, w.bytes = nil, 0
+	w.waitSpill() // its error no longer matters; its file must be closed before staging goes
+	w.mem, w.memBytes = nil, 0
 	if err := w.removeStaging(); err != nil {
 		return err
 	}

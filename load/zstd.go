@@ -6,7 +6,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// zstdCodec compresses every file the loader writes, final files and spools alike. It is parquet-go's
+// zstdCodec compresses every Parquet file the loader writes. It is parquet-go's
 // zstd codec (same level and frame options, a smaller window: see zstdWindow) with encoders kept in a
 // free list instead of a sync.Pool: a sync.Pool is emptied by every garbage collection, which the soft
 // memory limit makes frequent, and a new encoder allocates its tables again (most of a small file's

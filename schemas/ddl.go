@@ -68,7 +68,7 @@ const (
 	kInt64
 	kFloat64
 	kTimestamp
-	kDate // the partition column only
+	kDate // created_date and the day partition column
 	kList
 	kStruct
 )
@@ -125,6 +125,9 @@ func sqlTypeOf(t reflect.Type) (typ sqlType, ptr bool, err error) {
 	}
 	if t == reflect.TypeFor[time.Time]() {
 		return sqlType{kind: kTimestamp}, ptr, nil
+	}
+	if t == reflect.TypeFor[Date]() {
+		return sqlType{kind: kDate}, ptr, nil
 	}
 	switch t.Kind() {
 	case reflect.String:

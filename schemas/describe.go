@@ -57,6 +57,8 @@ func duckDBType(t reflect.Type) string {
 	switch t {
 	case reflect.TypeFor[time.Time]():
 		return "TIMESTAMP WITH TIME ZONE"
+	case reflect.TypeFor[Date]():
+		return "DATE"
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -6,7 +6,10 @@
 // as T[] and Arrow as list<T>, and `optional` keeps "not sent" (nil, NULL) apart from "sent empty" ([]),
 // which for slices parquet-go writes and reads back faithfully (TestListColumns pins it). Timestamps are
 // TIMESTAMP(MICROS, UTC) because nanosecond timestamps are unreadable in Spark and Athena (pitfall 3).
-// The partition key (`date`) is never a column inside the files: it lives in the folder name.
+// The partition key (`date`, or `month` with --partition month) is never a column inside the files: it
+// lives in the folder name. Every row carries the conversation's UTC creation day as `created_date`
+// instead (a DATE: days since the epoch in an int32, pitfall 1), set by the loader from Record.Date, so
+// that queries filter and join on one column under either layout and readers prune row groups by it.
 //
 // `dict` marks the columns whose values repeat within a day: types and states, and the ids, names and
 // emails of teammates and authors (a handful of admins write most parts). In a day of 1,900 parts it made
@@ -29,6 +32,7 @@ const (
 // Conversation is one row per conversation.
 type Conversation struct {
 	ConversationID string     `parquet:"conversation_id" doc:"id"`
+	CreatedDate    Date       `parquet:"created_date,date" doc:"the UTC day of the conversation's created_at, as in the partition folder; filter and join on it under either layout"`
 	CreatedAt      time.Time  `parquet:"created_at,timestamp(microsecond)" doc:"created_at"`
 	UpdatedAt      *time.Time `parquet:"updated_at,timestamp(microsecond)" doc:"updated_at"`
 	WaitingSince   *time.Time `parquet:"waiting_since,timestamp(microsecond)" doc:"waiting_since; NULL when not waiting (the year-4018 sentinel, zero or negative)"`
@@ -178,6 +182,7 @@ type PartTag struct {
 // ConversationPart is one row per conversation part (message, note, assignment, state change, ...).
 type ConversationPart struct {
 	ConversationID string     `parquet:"conversation_id" doc:"the conversation's id"`
+	CreatedDate    Date       `parquet:"created_date,date" doc:"the UTC day of the conversation's created_at, as in the partition folder; filter and join on it under either layout"`
 	PartID         string     `parquet:"part_id" doc:"conversation_parts[].id; unique only together with conversation_id"`
 	PartType       *string    `parquet:"part_type,dict" doc:"part_type, an open set kept as sent (comment, note, assignment, close, ...)"`
 	Body           *string    `parquet:"body" doc:"body (HTML)"`
@@ -209,6 +214,7 @@ type ConversationPart struct {
 // ConversationTag is one row per tag applied to a conversation.
 type ConversationTag struct {
 	ConversationID string     `parquet:"conversation_id" doc:"the conversation's id"`
+	CreatedDate    Date       `parquet:"created_date,date" doc:"the UTC day of the conversation's created_at, as in the partition folder; filter and join on it under either layout"`
 	TagID          string     `parquet:"tag_id" doc:"tags.tags[].id"`
 	TagName        *string    `parquet:"tag_name,dict" doc:"tags.tags[].name"`
 	AppliedAt      *time.Time `parquet:"applied_at,timestamp(microsecond)" doc:"tags.tags[].applied_at"`
@@ -219,6 +225,7 @@ type ConversationTag struct {
 // ConversationRating is one row per rated conversation; conversations without a rating or remark have none.
 type ConversationRating struct {
 	ConversationID     string     `parquet:"conversation_id" doc:"the conversation's id"`
+	CreatedDate        Date       `parquet:"created_date,date" doc:"the UTC day of the conversation's created_at, as in the partition folder; filter and join on it under either layout"`
 	Rating             *int32     `parquet:"rating" doc:"conversation_rating.rating (1 to 5)"`
 	Remark             *string    `parquet:"remark" doc:"conversation_rating.remark"`
 	CreatedAt          *time.Time `parquet:"created_at,timestamp(microsecond)" doc:"conversation_rating.created_at"`

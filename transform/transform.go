@@ -90,6 +90,7 @@ func Convert(raw []byte, opts Options) (Result, error) {
 	if b.err != nil {
 		return Result{}, b.err
 	}
+	rec.SetCreatedDate()
 	if !opts.OmitSourceJSON {
 		setSourceJSON(raw, &rec, sp)
 	}

@@ -10,22 +10,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/intercom-export/intercom-export/extract"
 	"github.com/intercom-export/intercom-export/load"
+	"github.com/intercom-export/intercom-export/schemas"
 	"github.com/intercom-export/intercom-export/transform"
 )
 
 // runConvert is the transform and load half alone: it reads conversations as GET /conversations/{id}
 // returns them, from files of saved answers, into the same layout with the same replace semantics as
 // export. The bookmark is left alone: nothing was asked of the API.
-func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Writer) error {
-	var out, logFormat, logLevel string
+func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	var out, logFormat, logLevel, partition string
 	var sourceJSON bool
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	fs.StringVar(&out, "out", "", "output folder (required)")
 	fs.BoolVar(&sourceJSON, "source-json", true, "keep each conversation's JSON in conversations.source_json")
+	partitionFlag(fs, &partition)
 	fs.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -58,7 +61,15 @@ func runConvert(ctx context.Context, args []string, _ env, stdout, stderr io.Wri
 			return fmt.Errorf("%w: cannot read input %q: want a file of conversations (NDJSON or a JSON array)", errUsage, name)
 		}
 	}
-	loadCfg := load.Config{Dir: out, Logger: log, Version: version}
+	loadCfg := load.Config{Dir: out, Logger: log, Version: version, Partition: schemas.Partitioning(partition)}
+	// Bytes of buffered rows before a spill; a knob for tests and for machines short of memory.
+	if v := getenv("INTERCOM_EXPORT_MEMORY_BUDGET"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%w: INTERCOM_EXPORT_MEMORY_BUDGET=%q: want a positive number of bytes", errUsage, v)
+		}
+		loadCfg.MemoryBudget = n
+	}
 	loadCfg.SetDefaults()
 	if err := loadCfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)

@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,4 +254,102 @@ func TestConvertBadValuesAndSourceJSON(t *testing.T) {
 			t.Errorf("--source-json=false kept %s source_json values in %s", got, tbl)
 		}
 	}
+}
+
+// convertRunEnv is convertRun with environment variables.
+func convertRunEnv(t *testing.T, vars map[string]string, args ...string) (stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	getenv := func(k string) string { return vars[k] }
+	if code := run(context.Background(), append([]string{"convert", "--log-format", "json"}, args...), getenv, &o, &e); code != exitOK {
+		t.Fatalf("convert %v exited %d\nstdout:\n%s\nstderr:\n%s", args, code, o.String(), tail(e.String(), 3000))
+	}
+	return e.String()
+}
+
+// The loader sorts what it receives: the same conversations in random order, in creation order and
+// in the API's (updated_at) order give the same tables and the same files, under both layouts, with
+// a memory budget small enough that every input is spilled in many runs.
+func TestConvertIsOrderIndependent(t *testing.T) {
+	t.Parallel()
+	ws := intercomtest.NewWorkspace(43, 250)
+	data, err := os.ReadFile(dump(t, ws, "2.16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	field := func(line, name string) int64 {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatal(err)
+		}
+		return int64(v[name].(float64))
+	}
+	orders := map[string][]string{}
+	random := slices.Clone(lines)
+	rand.New(rand.NewPCG(4, 3)).Shuffle(len(random), func(i, j int) { random[i], random[j] = random[j], random[i] })
+	orders["random"] = random
+	for _, by := range []string{"created_at", "updated_at"} {
+		sorted := slices.Clone(lines)
+		slices.SortStableFunc(sorted, func(a, b string) int { return cmp.Compare(field(a, by), field(b, by)) })
+		orders[by] = sorted
+	}
+	inputs := map[string]string{}
+	for name, ls := range orders {
+		inputs[name] = filepath.Join(t.TempDir(), name+".ndjson")
+		if err := os.WriteFile(inputs[name], []byte(strings.Join(ls, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := openDuckDB(t)
+	for _, partition := range []string{"day", "month"} {
+		t.Run(partition, func(t *testing.T) {
+			var want map[string][][]string
+			var wantFiles map[string]string
+			for _, name := range []string{"created_at", "random", "updated_at"} {
+				out := t.TempDir()
+				log := convertRunEnv(t, map[string]string{"INTERCOM_EXPORT_MEMORY_BUDGET": "200000"},
+					"--out", out, "--partition", partition, "--log-level", "debug", inputs[name])
+				if spills := strings.Count(log, "spilling buffered rows"); spills < 40 {
+					t.Errorf("%s order: %d spills, want enough to merge runs before the commit (over 32)", name, spills)
+				}
+				verifyOutput(t, out)
+				got := snapshot(t, db, out, nil)
+				files := dataFiles(t, out)
+				if want == nil {
+					want, wantFiles = got, files
+					if len(got["conversations"]) != 250 {
+						t.Fatalf("%d conversations converted, want 250", len(got["conversations"]))
+					}
+					continue
+				}
+				for table := range want {
+					if !reflect.DeepEqual(got[table], want[table]) {
+						t.Errorf("%s order: %s differs from the created_at order's (%d rows against %d)", name, table, len(got[table]), len(want[table]))
+					}
+				}
+				if !maps.Equal(files, wantFiles) {
+					t.Errorf("%s order: the Parquet files differ from the created_at order's (%d against %d)", name, len(files), len(wantFiles))
+				}
+			}
+		})
+	}
+}
+
+// dataFiles maps each published Parquet file (relative path) to its content.
+func dataFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, table := range []string{"conversations", "conversation_parts", "conversation_tags", "conversation_ratings"} {
+		paths, _ := filepath.Glob(filepath.Join(dir, table, "*", "*.parquet"))
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(dir, p)
+			out[rel] = string(b)
+		}
+	}
+	return out
 }

@@ -43,9 +43,9 @@ func runDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		abs = o.Out
 	}
 	fmt.Fprintf(stdout, `
-Parquet files are in %[1]s/<table>/date=YYYY-MM-DD/data.parquet. Try them in DuckDB:
+Parquet files are in %[1]s/<table>/<partition>/data.parquet. Try them in DuckDB:
 
-  duckdb -c "SELECT date_trunc('month', date) AS month, count(*) AS conversations,
+  duckdb -c "SELECT date_trunc('month', created_date) AS month, count(*) AS conversations,
              count(*) FILTER (WHERE state = 'closed') AS closed
              FROM read_parquet('%[1]s/conversations/*/*.parquet', hive_partitioning = true)
              GROUP BY ALL ORDER BY month"

@@ -34,6 +34,7 @@ type exportOptions struct {
 	Since, Until    string
 	Overlap         time.Duration
 	SourceJSON      bool
+	Partition       string
 	CheckpointEvery string
 	Wait            time.Duration
 	LogFormat       string
@@ -54,6 +55,7 @@ func commonFlags(fs *flag.FlagSet, o *exportOptions) {
 	fs.BoolVar(&o.SourceJSON, "source-json", true, "keep each conversation's JSON in conversations.source_json")
 	fs.StringVar(&o.CheckpointEvery, "checkpoint-every", defaultCheckpointEvery, "commit what the run has so far at this interval (a duration) or every N conversations (a number), so that an interrupted run resumes; 0 commits only at the end")
 	fs.DurationVar(&o.Wait, "wait", 0, "wait up to this long for another run holding the folder to finish, instead of exiting at once with code 75")
+	partitionFlag(fs, &o.Partition)
 	fs.StringVar(&o.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
@@ -230,7 +232,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	loadCfg := load.Config{Dir: o.Out, Logger: log, Version: version}
+	loadCfg := load.Config{Dir: o.Out, Logger: log, Version: version, Partition: schemas.Partitioning(o.Partition)}
 	loadCfg.SetDefaults()
 	if err := loadCfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -210,9 +212,17 @@ func openRunWaiting(ctx context.Context, out string, cfg load.Config, log zerolo
 	w, err := ds.NewWriter(cfg)
 	if err != nil {
 		ds.Close()
+		if errors.Is(err, load.ErrLayout) {
+			err = fmt.Errorf("%w: %w", errUsage, err)
+		}
 		return nil, err
 	}
 	return &folderRun{ds: ds, held: held, writer: w, rej: newRejects(out, w.RunID()), log: log, added: map[string]load.Held{}}, nil
+}
+
+// partitionFlag registers --partition, which export, demo and convert share.
+func partitionFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "partition", string(schemas.ByDay), "partition folders by the conversation's creation day (date=YYYY-MM-DD) or month (month=YYYY-MM); a folder keeps the layout of its first run")
 }
 
 // softMemoryLimit is the Go runtime's soft memory limit during export and convert, unless GOMEMLIMIT

@@ -9,10 +9,9 @@ import (
 	"github.com/intercom-export/intercom-export/schemas"
 )
 
-// A partition whose rows all went to one spool, with nothing published before, is published by linking
-// the spool; the others are merged. Either way the files hold what a run without spills writes, and the
-// result counts the same rows.
-func TestSpoolsPublishedAsTheyAre(t *testing.T) {
+// Whether the rows stay in memory or go through one run file each, the files hold the same rows and
+// the result counts them the same, also with one fsync per file as where syncfs is missing.
+func TestRunsGiveTheSameFiles(t *testing.T) {
 	var recs []schemas.Record
 	byDay := map[schemas.Date][]schemas.Record{}
 	for i := range 12 {
@@ -27,8 +26,8 @@ func TestSpoolsPublishedAsTheyAre(t *testing.T) {
 	}{{1 << 30, false}, {1, false}, {1, true}} {
 		t.Run(fmt.Sprint(tc.budget, tc.syncEach), func(t *testing.T) {
 			dir := t.TempDir()
-			// One record a day first: with a budget of 1 each is spilled alone, so those partitions
-			// hold a single spool; the second pass gives half the days a second spool.
+			// With a budget of 1 each record is a run of its own; the second pass gives half the
+			// days a second run.
 			w := newWriter(t, dir, func(c *load.Config) { c.MemoryBudget = tc.budget })
 			defer w.Abort()
 			if tc.syncEach {
@@ -64,8 +63,8 @@ func TestSpoolsPublishedAsTheyAre(t *testing.T) {
 	}
 }
 
-// A failed Commit leaves the spools in place: the retry publishes the same files.
-func TestCommitRetryKeepsLinkedSpools(t *testing.T) {
+// A failed Commit leaves the runs in place: the retry publishes the same files.
+func TestCommitRetryKeepsRuns(t *testing.T) {
 	dir := t.TempDir()
 	fail := true
 	w := newWriter(t, dir, func(c *load.Config) {
