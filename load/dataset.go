@@ -311,6 +311,13 @@ func (d *Dataset) rollForward(j *journal) error {
 // removeLeftovers deletes temporary files and staging folders: with the lock held and no journal,
 // nothing unpublished belongs to a live run.
 func (d *Dataset) removeLeftovers() error {
+	// A Writer makes its staging folder before it writes any temporary file and removes it once none
+	// is left, so without a staging folder there is nothing to look for in the partition folders: on
+	// 730 days, reading every one of them was most of the time of opening a folder.
+	runs, err := os.ReadDir(d.statePath(stagingDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if err := os.RemoveAll(d.statePath(stagingDir)); err != nil {
 		return err
 	}
@@ -324,6 +331,9 @@ func (d *Dataset) removeLeftovers() error {
 				return err
 			}
 		}
+	}
+	if len(runs) == 0 {
+		return nil
 	}
 	for _, table := range Tables {
 		parts, err := os.ReadDir(filepath.Join(d.dir, table))

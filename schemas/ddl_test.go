@@ -22,27 +22,33 @@ var ddlDirs = map[string]string{
 // The DDL of every format is pinned in testdata/schema/ddl.<format>.golden; -update rewrites them (and
 // the README's column reference, whose test shares the flag).
 func TestDDLGolden(t *testing.T) {
-	for _, format := range schemas.Formats {
-		t.Run(format, func(t *testing.T) {
-			got, err := schemas.DDL(format, ddlDirs[format])
-			if err != nil {
-				t.Fatal(err)
+	for _, p := range schemas.Partitionings {
+		for _, format := range schemas.Formats {
+			name, suffix := format, ""
+			if p != schemas.ByDay {
+				name, suffix = format+"/"+string(p), "."+string(p)
 			}
-			golden := filepath.Join("..", "testdata", "schema", "ddl."+format+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Run(name, func(t *testing.T) {
+				got, err := schemas.DDLFor(format, ddlDirs[format], p)
+				if err != nil {
 					t.Fatal(err)
 				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./schemas -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("DDL for %s differs from %s: run go test ./schemas -update and review the diff", format, golden)
-			}
-		})
+				golden := filepath.Join("..", "testdata", "schema", "ddl."+format+suffix+".golden")
+				if *update {
+					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./schemas -update)", err)
+				}
+				if got != string(want) {
+					t.Errorf("DDL for %s differs from %s: run go test ./schemas -update and review the diff", name, golden)
+				}
+			})
+		}
 	}
 }
 
@@ -73,17 +79,26 @@ func sections(t *testing.T, format, ddl string) map[string]string {
 }
 
 func TestDDLNamesEveryColumn(t *testing.T) {
-	for _, format := range schemas.Formats {
-		ddl, err := schemas.DDL(format, "DIR")
-		if err != nil {
-			t.Fatal(err)
-		}
-		secs := sections(t, format, ddl)
-		for _, tbl := range schemas.Tables() {
-			for _, c := range tbl.Columns {
-				re := regexp.MustCompile("[`\"\\s(,|]" + regexp.QuoteMeta(c.Name) + "[`\"\\s,:|]")
-				if !re.MatchString(secs[tbl.Name]) {
-					t.Errorf("%s: %s.%s is missing", format, tbl.Name, c.Name)
+	for _, p := range schemas.Partitionings {
+		for _, format := range schemas.Formats {
+			ddl, err := schemas.DDLFor(format, "DIR", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secs := sections(t, format, ddl)
+			for _, tbl := range schemas.Tables() {
+				cols := tbl.Columns
+				if p == schemas.ByMonth {
+					cols = append(cols[:len(cols)-1:len(cols)-1], schemas.MonthPartitionColumn)
+					if strings.Contains(secs[tbl.Name], "date=") {
+						t.Errorf("%s by month: %s names date= folders", format, tbl.Name)
+					}
+				}
+				for _, c := range cols {
+					re := regexp.MustCompile("[`\"\\s(,|]" + regexp.QuoteMeta(c.Name) + "[`\"\\s,:|]")
+					if !re.MatchString(secs[tbl.Name]) {
+						t.Errorf("%s by %s: %s.%s is missing", format, p, tbl.Name, c.Name)
+					}
 				}
 			}
 		}

@@ -23,8 +23,20 @@ type Table struct {
 	Columns []Column // the file's columns, then the partition column `date`
 }
 
-// PartitionColumn is the Hive partition key: the folder `date=YYYY-MM-DD`, not a column inside files.
+// PartitionColumn is the Hive partition key of a folder partitioned by day: the folder `date=YYYY-MM-DD`,
+// not a column inside files.
 var PartitionColumn = Column{Name: "date", Type: "DATE", Source: "partition folder: the UTC day of the conversation's created_at"}
+
+// MonthPartitionColumn is the partition key of a folder partitioned by month (`month=YYYY-MM`).
+var MonthPartitionColumn = Column{Name: "month", Type: "VARCHAR", Source: "partition folder (with --partition month): the UTC month of the conversation's created_at, YYYY-MM"}
+
+// PartitionColumnOf is the partition column of a layout.
+func PartitionColumnOf(p Partitioning) Column {
+	if p == ByMonth {
+		return MonthPartitionColumn
+	}
+	return PartitionColumn
+}
 
 // Tables describes the four tables, in the order they are documented.
 func Tables() []Table {
@@ -84,9 +96,14 @@ func duckDBType(t reflect.Type) string {
 }
 
 // Markdown renders the column reference that the README embeds.
-func Markdown() string {
+func Markdown() string { return markdown(ByDay) }
+
+func markdown(p Partitioning) string {
 	var b strings.Builder
 	for _, t := range Tables() {
+		if p == ByMonth {
+			t.Columns[len(t.Columns)-1] = MonthPartitionColumn
+		}
 		fmt.Fprintf(&b, "### %s\n\n| column | type | null | source |\n|---|---|---|---|\n", t.Name)
 		for _, c := range t.Columns {
 			null := ""

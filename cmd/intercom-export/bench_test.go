@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,20 +124,31 @@ func benchOutputBase(b *testing.B, tmp string) string {
 }
 
 // byUpdatedAt writes the dump's lines ordered by updated_at (stable: ties keep the dump's order) next to
-// it, and returns the new file's path. It holds one line at a time: the peak RSS a benchmark reports for a
-// child process includes this process's own peak (see runChild).
+// it, and returns the new file's path.
 func byUpdatedAt(b *testing.B, dump string) string {
+	b.Helper()
+	return reorder(b, dump, "-by-updated-at", func(lines []dumpLine) {
+		slices.SortStableFunc(lines, func(x, y dumpLine) int { return cmp.Compare(x.updatedAt, y.updatedAt) })
+	})
+}
+
+// dumpLine is where a line of a dump is, and its updated_at.
+type dumpLine struct {
+	updatedAt, offset int64
+	size              int
+}
+
+// reorder writes the dump's lines in the order order puts them in, next to it with suffix. It holds
+// one line at a time: the peak RSS a benchmark reports for a child process includes this process's
+// own peak (see runChild).
+func reorder(b *testing.B, dump, suffix string, order func([]dumpLine)) string {
 	b.Helper()
 	in, err := os.Open(dump)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer in.Close()
-	type line struct {
-		updatedAt, offset int64
-		size              int
-	}
-	var lines []line
+	var lines []dumpLine
 	r := bufio.NewReaderSize(in, 1<<20)
 	for offset := int64(0); ; {
 		text, err := r.ReadBytes('\n')
@@ -147,7 +159,7 @@ func byUpdatedAt(b *testing.B, dump string) string {
 			if err := json.Unmarshal(text, &c); err != nil {
 				b.Fatal(err)
 			}
-			lines = append(lines, line{c.UpdatedAt, offset, len(text)})
+			lines = append(lines, dumpLine{c.UpdatedAt, offset, len(text)})
 			offset += int64(len(text))
 		}
 		if err == io.EOF {
@@ -157,8 +169,8 @@ func byUpdatedAt(b *testing.B, dump string) string {
 			b.Fatal(err)
 		}
 	}
-	slices.SortStableFunc(lines, func(x, y line) int { return cmp.Compare(x.updatedAt, y.updatedAt) })
-	path := strings.TrimSuffix(dump, ".ndjson") + "-by-updated-at.ndjson"
+	order(lines)
+	path := strings.TrimSuffix(dump, ".ndjson") + suffix + ".ndjson"
 	out, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -213,10 +225,28 @@ func runChild(b *testing.B, program string, args []string, extraEnv ...string) c
 	return run
 }
 
-// tableStats sums the Parquet files of one table: how many, their bytes, their rows (from the footers).
+// tableStats sums the Parquet files of one table: how many, their bytes, their rows (from the footers),
+// and the compressed bytes of each top-level column's chunks.
 type tableStats struct {
 	files       int
 	bytes, rows int64
+	columns     map[string]int64
+}
+
+// sharedBytes is the compressed bytes of the columns both tables have, by name: the two tools' files
+// hold different column sets (intercom-export's are a superset, plus source_json), so their sizes
+// compare only over the columns they share.
+func sharedBytes(a, b map[string]tableStats) (ours, theirs int64) {
+	for table, sa := range a {
+		sb := b[table]
+		for col, n := range sa.columns {
+			if m, ok := sb.columns[col]; ok {
+				ours += n
+				theirs += m
+			}
+		}
+	}
+	return ours, theirs
 }
 
 func outputStats(b *testing.B, dir string) map[string]tableStats {
@@ -244,6 +274,14 @@ func outputStats(b *testing.B, dir string) map[string]tableStats {
 			st.files++
 			st.bytes += fi.Size()
 			st.rows += pf.NumRows()
+			if st.columns == nil {
+				st.columns = map[string]int64{}
+			}
+			for _, rg := range pf.Metadata().RowGroups {
+				for _, c := range rg.Columns {
+					st.columns[c.MetaData.PathInSchema[0]] += c.MetaData.TotalCompressedSize
+				}
+			}
 			return nil
 		})
 		if err != nil {
@@ -263,8 +301,9 @@ func totals(stats map[string]tableStats) (st tableStats) {
 	return st
 }
 
-// peerScript writes the DuckDB peer's SQL with DUMP and OUT replaced.
-func peerScript(b *testing.B, dir, dump, out string) string {
+// peerScript writes the DuckDB peer's SQL with DUMP and OUT replaced; by month, it partitions by a
+// month key (strftime(date, '%Y-%m')) and keeps date in the files, as intercom-export keeps created_date.
+func peerScript(b *testing.B, dir, dump, out, partition string) string {
 	b.Helper()
 	text, err := os.ReadFile(filepath.Join("..", "..", "bench", "duckdb-peer.sql"))
 	if err != nil {
@@ -273,11 +312,40 @@ func peerScript(b *testing.B, dir, dump, out string) string {
 	sqlQuote := func(s string) string { return strings.ReplaceAll(s, "'", "''") }
 	s := strings.ReplaceAll(string(text), "'DUMP'", "'"+sqlQuote(dump)+"'")
 	s = strings.ReplaceAll(s, "'OUT/", "'"+sqlQuote(out)+"/")
+	if partition == "month" {
+		if s, err = monthlyPeer(s); err != nil {
+			b.Fatal(err)
+		}
+	}
 	path := filepath.Join(dir, "peer.sql")
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// monthlyPeer rewrites the peer's SQL to partition by month: every edit must apply as many times as
+// expected, so that a change to the SQL fails here rather than measuring something else.
+func monthlyPeer(s string) (string, error) {
+	const day = "DATE '1970-01-01' + CAST(floor(created_at / 86400) AS INTEGER)"
+	for _, e := range []struct {
+		old, new string
+		n        int
+	}{
+		{day + " AS date", day + " AS date, strftime(" + day + ", '%Y-%m') AS month", 1},
+		{", date\n  FROM raw)", ", date, month\n  FROM raw)", 1},
+		{"p.redacted, date\n", "p.redacted, date, month\n", 1},
+		{"applied_by_id, date\n", "applied_by_id, date, month\n", 1},
+		{"conversation_id, date, unnest(", "conversation_id, date, month, unnest(", 2},
+		{"teammate_id, date FROM raw", "teammate_id, date, month FROM raw", 1},
+		{"PARTITION_BY (date)", "PARTITION_BY (month)", 4},
+	} {
+		if got := strings.Count(s, e.old); got != e.n {
+			return "", fmt.Errorf("duckdb-peer.sql: %q appears %d times, want %d", e.old, got, e.n)
+		}
+		s = strings.ReplaceAll(s, e.old, e.new)
+	}
+	return s, nil
 }
 
 const mb = 1e6
@@ -309,29 +377,69 @@ func buildProgram(b *testing.B, dir string) string {
 	return bin
 }
 
+// benchCase is one conversion of the matrix: the dump's order, the layout, where the output goes.
+type benchCase struct {
+	order, partition, out string
+	sourceJSON            bool
+}
+
+func (c benchCase) name() string {
+	n := c.order + "/" + c.partition + "/" + c.out
+	if !c.sourceJSON {
+		n += "/no_source_json"
+	}
+	return n
+}
+
+// benchCases is the matrix of BenchmarkConvert: random (shuffled), creation and updated_at order (the
+// API's, and so a dump's made from it), by day and by month, on the disk and on tmpfs (/dev/shm, when
+// there is one), with source_json; and without it, in random order on tmpfs, to compare output sizes
+// with the peer, which has no such column. INTERCOM_EXPORT_BENCH_ONLY, a substring of the case names
+// ("random/month", "tmpfs"), narrows it.
+func benchCases() []benchCase {
+	outs := []string{"disk"}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		outs = append(outs, "tmpfs")
+	}
+	var cases []benchCase
+	for _, order := range []string{"random", "created", "updated"} {
+		for _, partition := range []string{"day", "month"} {
+			for _, out := range outs {
+				cases = append(cases, benchCase{order, partition, out, true})
+			}
+		}
+	}
+	for _, partition := range []string{"day", "month"} {
+		cases = append(cases, benchCase{"random", partition, outs[len(outs)-1], false})
+	}
+	only := os.Getenv("INTERCOM_EXPORT_BENCH_ONLY")
+	return slices.DeleteFunc(cases, func(c benchCase) bool { return only != "" && !strings.Contains(c.name(), only) })
+}
+
 func benchConvert(b *testing.B, n int, peer bool) {
 	tmp := b.TempDir()
 	dump, dumpSize := benchDump(b, tmp, n)
+	dumps := map[string]string{"created": dump, "updated": byUpdatedAt(b, dump), "random": shuffled(b, dump)}
 	program := buildProgram(b, tmp)
-	outBase := benchOutputBase(b, tmp)
-	for _, variant := range []struct {
-		name  string
-		extra []string
-		dump  string
-	}{
-		{"source_json", nil, dump},
-		{"no_source_json", []string{"--source-json=false"}, dump},
-		// What the API's listing gives (and so a dump made from it): days interleave as old
-		// conversations are updated, so partitions are spilled more than once and merged.
-		{"updated_order", nil, byUpdatedAt(b, dump)},
-	} {
-		b.Run(variant.name, func(b *testing.B) {
+	outBase := map[string]string{"disk": tmp}
+	if os.Getenv("INTERCOM_EXPORT_BENCH_OUT") != "" {
+		outBase["disk"] = benchOutputBase(b, tmp) // the old knob: all "disk" output goes there
+	}
+	if dir, err := os.MkdirTemp("/dev/shm", "intercom-export-bench-"); err == nil {
+		b.Cleanup(func() { os.RemoveAll(dir) })
+		outBase["tmpfs"] = dir
+	}
+	for _, c := range benchCases() {
+		b.Run(c.name(), func(b *testing.B) {
 			var ours, theirs childRun
 			var ourStats, theirStats map[string]tableStats
 			for i := range b.N {
-				out := filepath.Join(outBase, "out-"+strconv.Itoa(i))
-				args := append([]string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn"}, variant.extra...)
-				run := runChild(b, program, append(args, variant.dump))
+				out := filepath.Join(outBase[c.out], "out-"+strconv.Itoa(i))
+				args := []string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn", "--partition", c.partition}
+				if !c.sourceJSON {
+					args = append(args, "--source-json=false")
+				}
+				run := runChild(b, program, append(args, dumps[c.order]))
 				ours.elapsed += run.elapsed
 				ours.cpu += run.cpu
 				ours.maxRSS = max(ours.maxRSS, run.maxRSS)
@@ -342,11 +450,11 @@ func benchConvert(b *testing.B, n int, peer bool) {
 				if !peer {
 					continue
 				}
-				peerOut := filepath.Join(outBase, "peer-"+strconv.Itoa(i))
+				peerOut := filepath.Join(outBase[c.out], "peer-"+strconv.Itoa(i))
 				if err := os.MkdirAll(peerOut, 0o755); err != nil {
 					b.Fatal(err)
 				}
-				run = runChild(b, os.Args[0], []string{"-test.run=^$"}, benchDuckDBEnv+"="+peerScript(b, tmp, variant.dump, peerOut))
+				run = runChild(b, os.Args[0], []string{"-test.run=^$"}, benchDuckDBEnv+"="+peerScript(b, tmp, dumps[c.order], peerOut, c.partition))
 				theirs.elapsed += run.elapsed
 				theirs.cpu += run.cpu
 				theirs.maxRSS = max(theirs.maxRSS, run.maxRSS)
@@ -359,7 +467,7 @@ func benchConvert(b *testing.B, n int, peer bool) {
 			ourT := totals(ourStats)
 			b.ReportMetric(float64(n)/per(ours.elapsed), "conversations/s")
 			b.ReportMetric(float64(dumpSize)/mb/per(ours.elapsed), "MB/s")
-			b.ReportMetric(per(ours.elapsed)*1e9/float64(n), "ns/conversation")
+			b.ReportMetric(per(ours.elapsed), "wall_s")
 			b.ReportMetric(per(ours.cpu), "cpu_s")
 			b.ReportMetric(float64(ours.maxRSS)/(1<<20), "peak_RSS_MiB")
 			b.ReportMetric(float64(ourT.bytes)/mb, "out_MB")
@@ -372,38 +480,56 @@ func benchConvert(b *testing.B, n int, peer bool) {
 						float64(s.bytes)/float64(max(s.rows, 1)))
 				}
 			}
-			b.Logf("dump: %d conversations, %.1f MB", n, float64(dumpSize)/mb)
+			b.Logf("dump: %d conversations, %.1f MB, %s order", n, float64(dumpSize)/mb, c.order)
 			logStats("ours", ourStats)
 			if !peer {
 				return
 			}
 			theirT := totals(theirStats)
-			b.ReportMetric(float64(n)/per(theirs.elapsed), "duckdb_conversations/s")
-			b.ReportMetric(per(theirs.elapsed)*1e9/float64(n), "duckdb_ns/conversation")
+			b.ReportMetric(per(theirs.elapsed), "duckdb_wall_s")
 			b.ReportMetric(per(theirs.cpu), "duckdb_cpu_s")
 			b.ReportMetric(float64(theirs.maxRSS)/(1<<20), "duckdb_peak_RSS_MiB")
 			b.ReportMetric(float64(theirT.bytes)/mb, "duckdb_out_MB")
 			b.ReportMetric(float64(theirT.bytes)/float64(max(theirT.rows, 1)), "duckdb_bytes/row")
+			b.ReportMetric(float64(theirT.files), "duckdb_files")
 			b.ReportMetric(theirs.elapsed.Seconds()/ours.elapsed.Seconds(), "duckdb/convert_time")
+			so, st := sharedBytes(ourStats, theirStats)
+			b.ReportMetric(float64(so)/mb, "shared_cols_MB")
+			b.ReportMetric(float64(st)/mb, "duckdb_shared_cols_MB")
 			logStats("duckdb", theirStats)
 		})
 	}
 }
 
-// BenchmarkConvertInProcess runs convert inside the test binary, for -cpuprofile and -memprofile:
+// shuffled writes the dump's lines in a random (fixed) order next to it: no order at all, the worst
+// case for a loader whose cost depends on it. Like byUpdatedAt it holds one line at a time.
+func shuffled(b *testing.B, dump string) string {
+	b.Helper()
+	return reorder(b, dump, "-shuffled", func(lines []dumpLine) {
+		rng := rand.New(rand.NewPCG(benchSeed, 2))
+		rng.Shuffle(len(lines), func(i, j int) { lines[i], lines[j] = lines[j], lines[i] })
+	})
+}
+
+// BenchmarkConvertInProcess runs convert inside the test binary, for -cpuprofile and -memprofile, on the
+// dump in INTERCOM_EXPORT_BENCH_ORDER (created, updated or random) by INTERCOM_EXPORT_BENCH_PARTITION:
 //
-//	go test ./cmd/intercom-export -run '^$' -bench ConvertInProcess -benchtime 1x -cpuprofile cpu.out
+//	INTERCOM_EXPORT_BENCH_ORDER=random go test ./cmd/intercom-export -run '^$' -bench ConvertInProcess -benchtime 1x -cpuprofile cpu.out
 func BenchmarkConvertInProcess(b *testing.B) {
 	tmp := b.TempDir()
 	dump, dumpSize := benchDump(b, tmp, 10_000)
-	if os.Getenv("INTERCOM_EXPORT_BENCH_ORDER") == "updated" {
-		dump = byUpdatedAt(b, dump) // the updated_order case of BenchmarkConvert
+	switch os.Getenv("INTERCOM_EXPORT_BENCH_ORDER") { // the orders of BenchmarkConvert; default created
+	case "updated":
+		dump = byUpdatedAt(b, dump)
+	case "random":
+		dump = shuffled(b, dump)
 	}
+	partition := cmp.Or(os.Getenv("INTERCOM_EXPORT_BENCH_PARTITION"), "day")
 	b.ResetTimer()
 	for i := range b.N {
 		out := filepath.Join(tmp, "out-"+strconv.Itoa(i))
 		var stdout, stderr bytes.Buffer
-		args := []string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn", dump}
+		args := []string{"convert", "--out", out, "--log-format", "json", "--log-level", "warn", "--partition", partition, dump}
 		if code := run(context.Background(), args, os.Getenv, &stdout, &stderr); code != 0 {
 			b.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
 		}

@@ -272,7 +272,7 @@ func convertRunEnv(t *testing.T, vars map[string]string, args ...string) (stderr
 // a memory budget small enough that every input is spilled in many runs.
 func TestConvertIsOrderIndependent(t *testing.T) {
 	t.Parallel()
-	ws := intercomtest.NewWorkspace(43, 250)
+	ws := intercomtest.NewWorkspace(43, 120)
 	data, err := os.ReadFile(dump(t, ws, "2.16"))
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func TestConvertIsOrderIndependent(t *testing.T) {
 			var wantFiles map[string]string
 			for _, name := range []string{"created_at", "random", "updated_at"} {
 				out := t.TempDir()
-				log := convertRunEnv(t, map[string]string{"INTERCOM_EXPORT_MEMORY_BUDGET": "200000"},
+				log := convertRunEnv(t, map[string]string{"INTERCOM_EXPORT_MEMORY_BUDGET": "80000"},
 					"--out", out, "--partition", partition, "--log-level", "debug", inputs[name])
 				if spills := strings.Count(log, "spilling buffered rows"); spills < 40 {
 					t.Errorf("%s order: %d spills, want enough to merge runs before the commit (over 32)", name, spills)
@@ -318,8 +318,8 @@ func TestConvertIsOrderIndependent(t *testing.T) {
 				files := dataFiles(t, out)
 				if want == nil {
 					want, wantFiles = got, files
-					if len(got["conversations"]) != 250 {
-						t.Fatalf("%d conversations converted, want 250", len(got["conversations"]))
+					if len(got["conversations"]) != 120 {
+						t.Fatalf("%d conversations converted, want 120", len(got["conversations"]))
 					}
 					continue
 				}
@@ -352,4 +352,42 @@ func dataFiles(t *testing.T, dir string) map[string]string {
 		}
 	}
 	return out
+}
+
+// The DuckDB DDL of `schema` reads a folder of either layout: every view counts the table's rows, and
+// created_date filters the same rows as the partition column.
+func TestSchemaDDLReadsBothLayouts(t *testing.T) {
+	t.Parallel()
+	input := dump(t, intercomtest.NewWorkspace(44, 80), "2.16")
+	db := openDuckDB(t)
+	for _, partition := range []string{"day", "month"} {
+		t.Run(partition, func(t *testing.T) {
+			out := t.TempDir()
+			convertRun(t, exitOK, "--out", out, "--partition", partition, input)
+			var ddl, e bytes.Buffer
+			if code := run(context.Background(), []string{"schema", "--format", "duckdb", "--partition", partition, "--dir", out},
+				func(string) string { return "" }, &ddl, &e); code != exitOK {
+				t.Fatalf("schema exited %d: %s", code, e.String())
+			}
+			for _, stmt := range strings.Split(ddl.String(), ";\n") {
+				if strings.TrimSpace(stripComments(stmt)) != "" {
+					if _, err := db.Exec(stmt); err != nil {
+						t.Fatalf("%v\n%s", err, stmt)
+					}
+				}
+			}
+			for _, name := range []string{"conversations", "conversation_parts", "conversation_tags", "conversation_ratings"} {
+				if got, want := scalar(t, db, "SELECT count(*) FROM "+name), scalar(t, db, "SELECT count(*) FROM "+table(out, name)); got != want || got == "0" {
+					t.Errorf("view %s counts %s rows, the files hold %s", name, got, want)
+				}
+			}
+			key := "strftime(created_date, '%Y-%m') = month"
+			if partition == "day" {
+				key = "created_date = date"
+			}
+			if got := scalar(t, db, "SELECT count(*) FILTER (WHERE NOT ("+key+")) FROM conversation_parts"); got != "0" {
+				t.Errorf("%s parts whose created_date disagrees with their partition", got)
+			}
+		})
+	}
 }

@@ -15,13 +15,19 @@ func runSchema(_ context.Context, args []string, _ env, stdout, stderr io.Writer
 	fset := flag.NewFlagSet("schema", flag.ContinueOnError)
 	format := fset.String("format", "markdown", "what to print: "+strings.Join(schemas.Formats, ", "))
 	dir := fset.String("dir", "DIR", "the output folder as the engine names it: a path (duckdb), gs://bucket/prefix (bigquery), @stage/prefix (snowflake), s3://bucket/prefix (athena)")
+	var partition string
+	partitionFlag(fset, &partition)
 	if err := parseFlags(fset, args, stderr); err != nil {
 		return err
+	}
+	p, err := schemas.ParsePartitioning(partition)
+	if err != nil {
+		return fmt.Errorf("%w: --partition: %w", errUsage, err)
 	}
 	if !slices.Contains(schemas.Formats, *format) {
 		return fmt.Errorf("%w: --format %q: want one of %s", errUsage, *format, strings.Join(schemas.Formats, ", "))
 	}
-	ddl, err := schemas.DDL(*format, *dir)
+	ddl, err := schemas.DDLFor(*format, *dir, p)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
