@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -92,13 +91,14 @@ func OpenDataset(dir string, log zerolog.Logger) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the lock file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	switch held, err := tryLock(f); {
+	case err != nil:
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	case !held:
 		holder, _ := os.ReadFile(f.Name())
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w %s (%s): wait for it to finish, or stop it", ErrLocked, dir, strings.TrimSpace(string(holder)))
-		}
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
+		return nil, fmt.Errorf("%w %s (%s): wait for it to finish, or stop it", ErrLocked, dir, strings.TrimSpace(string(holder)))
 	}
 	// Who holds the lock, for the message a second run prints.
 	f.Truncate(0)

@@ -18,9 +18,6 @@ import (
 	"github.com/intercom-export/intercom-export/load"
 )
 
-// version is set at build time with -ldflags "-X main.version=..."; it goes into every file's created_by.
-var version = "dev"
-
 const (
 	exitOK      = 0
 	exitFailure = 1
@@ -37,6 +34,7 @@ Usage:
   intercom-export convert --out DIR FILE...  the same, from saved GET /conversations/{id} answers (NDJSON or JSON array)
   intercom-export verify DIR                 read every file back with Arrow and check it
   intercom-export schema [--format F]        table definitions: markdown, duckdb, bigquery, snowflake, athena
+  intercom-export version                    the version, commit and build date of this binary
 
 Run "intercom-export COMMAND -h" for a command's flags.
 `
@@ -90,6 +88,9 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		err = runVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "schema":
 		err = runSchema(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version":
+		printVersion(stdout)
+		return exitOK
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
