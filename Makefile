@@ -2,12 +2,33 @@ GO ?= go
 BIN := bin/intercom-export
 DEMO_OUT ?= demo-out
 
-.PHONY: all build demo test fmt-check vet bench fuzz clean
+.PHONY: all build demo test fmt-check vet cross dist bench fuzz clean
 
 all: build
 
+# The version comes from the build info (the module version under `go install module@vX.Y.Z`, the commit
+# and its time from git); -buildvcs=true because some environments turn VCS stamping off in GOFLAGS. A
+# tag on the commit becomes the version.
+TAG := $(shell git describe --tags --exact-match 2>/dev/null)
+LDFLAGS := -X main.buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ) $(if $(TAG),-X main.releaseVersion=$(TAG))
+BUILDFLAGS := -buildvcs=true -trimpath -ldflags '$(LDFLAGS)'
+
 build:
-	$(GO) build -o $(BIN) ./cmd/intercom-export
+	$(GO) build $(BUILDFLAGS) -o $(BIN) ./cmd/intercom-export
+
+# Static binaries (no cgo) for every platform the tool supports, in dist/.
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+dist:
+	@set -e; for p in $(DIST_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/intercom-export-$$os-$$arch; \
+	  if [ $$os = windows ]; then out=$$out.exe; fi; \
+	  echo "$$out"; CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build $(BUILDFLAGS) -o $$out ./cmd/intercom-export; \
+	done
+
+# The code builds for the operating systems it does not run its tests on.
+cross:
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build ./...
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build ./...
 
 demo: build
 	./$(BIN) demo --out $(DEMO_OUT)
@@ -20,7 +41,7 @@ vet:
 	$(GO) vet ./...
 
 # The loader's tests run twice: with daily partitions, then with monthly ones.
-test: fmt-check vet
+test: fmt-check vet cross
 	$(GO) test -race -count=1 -timeout 30m ./...
 	INTERCOM_EXPORT_TEST_PARTITION=month $(GO) test -race -count=1 -timeout 30m ./load/
 
@@ -41,4 +62,4 @@ fuzz:
 	$(GO) test ./transform -run '^$$' -fuzz '^FuzzFastDecode$$' -fuzztime $(FUZZTIME)
 
 clean:
-	rm -rf bin $(DEMO_OUT)
+	rm -rf bin dist $(DEMO_OUT)

@@ -296,3 +296,25 @@ func TestTokenNeverPrints(t *testing.T) {
 		t.Errorf("the token shows in JSON %s", b)
 	}
 }
+
+func TestUnknownAPIVersionsAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		allow   bool
+		ok      bool
+	}{
+		{"2.16", false, true}, {"1.4", false, true}, {"Preview", false, true},
+		{"2.17", false, false}, {"2.99", false, false}, {"1.5", false, false},
+		{"2.17", true, true}, {"3.0", true, false},
+	} {
+		cfg := Config{Token: "t", APIVersion: tc.version, AnyAPIVersion: tc.allow}
+		cfg.SetDefaults()
+		err := cfg.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s (allow %v): %v, want ok %v", tc.version, tc.allow, err, tc.ok)
+		}
+		if err != nil && !tc.allow && !strings.Contains(err.Error(), KnownAPIVersions) {
+			t.Errorf("%s: %v does not list the known versions", tc.version, err)
+		}
+	}
+}

@@ -31,7 +31,10 @@ type Config struct {
 	Region     string // us, eu or au; ignored when BaseURL is set
 	BaseURL    string // overrides Region, e.g. a proxy or the fake workspace
 	Token      Secret // access token
-	APIVersion string // Intercom-Version header: 1.0..1.4, 2.0..2.x or Preview
+	APIVersion string // Intercom-Version header: 1.0..1.4, 2.0..2.16 or Preview
+	// AnyAPIVersion sends an APIVersion this package does not know (a version newer than 2.16) instead
+	// of refusing it, for the user who knows it exists.
+	AnyAPIVersion bool
 
 	Concurrency    int           // retrievals in flight at once
 	PerPage        int           // list page size; the API allows at most 150
@@ -109,8 +112,12 @@ func (c Config) Validate() error {
 	if _, err := c.baseURL(); err != nil {
 		return err
 	}
-	if _, err := parseAPIVersion(c.APIVersion); err != nil {
+	v, err := parseAPIVersion(c.APIVersion)
+	if err != nil {
 		return err
+	}
+	if !v.known() && !c.AnyAPIVersion {
+		return fmt.Errorf("%w: API version %q does not exist as far as this build knows: use one of %s (--allow-unknown-api-version sends it anyway)", ErrConfig, c.APIVersion, KnownAPIVersions)
 	}
 	switch {
 	case c.Concurrency < 1 || c.Concurrency > 512:
@@ -179,6 +186,14 @@ func parseAPIVersion(s string) (apiVersion, error) {
 	}
 	return v, nil
 }
+
+// newestMinor is the newest minor version of each major this build knows.
+var newestMinor = map[int]int{1: 4, 2: 16}
+
+// KnownAPIVersions lists the versions this build knows, for messages.
+const KnownAPIVersions = "1.0 to 1.4, 2.0 to 2.16, Preview"
+
+func (v apiVersion) known() bool { return v.preview || v.minor <= newestMinor[v.major] }
 
 func (v apiVersion) atLeast(major, minor int) bool {
 	return v.preview || v.major > major || (v.major == major && v.minor >= minor)

@@ -44,6 +44,7 @@ type exportOptions struct {
 // commonFlags registers the flags export and demo share.
 func commonFlags(fs *flag.FlagSet, o *exportOptions) {
 	fs.StringVar(&o.Extract.APIVersion, "api-version", extract.DefaultAPIVersion, "Intercom-Version to pin: 1.0..1.4, 2.0..2.16 or Preview")
+	fs.BoolVar(&o.Extract.AnyAPIVersion, "allow-unknown-api-version", false, "send an --api-version this build does not know (newer than 2.16) instead of refusing it")
 	fs.IntVar(&o.Extract.Concurrency, "concurrency", 32, "at least this many conversations retrieved at once; more (up to 256) when the API's latency needs it to reach the rate limit")
 	fs.IntVar(&o.Extract.MaxAttempts, "max-attempts", 8, "attempts per API request before giving up")
 	fs.DurationVar(&o.Extract.MaxRetryTime, "max-retry-time", 10*time.Minute, "time one API request may spend retrying")
