@@ -71,8 +71,9 @@ type Config struct {
 	// schemas.ByMonth (`<table>/month=YYYY-MM/`). Dataset.NewWriter refuses one that differs from the
 	// folder's.
 	Partition schemas.Partitioning
-	// Version goes into each file's created_by ("intercom-export version <Version>"). Default "dev".
-	Version string
+	// Version and Build go into each file's created_by ("intercom-export version <Version>(build
+	// <Build>)", the form Parquet writers use). Default "dev" and "".
+	Version, Build string
 	// BeforePublish, when set, is called by Commit once every new file is written and synced under its
 	// temporary name and before any is renamed into place. An error aborts the Commit: temporary files
 	// are removed and the existing data is left untouched. It is where a crash journal records what is

@@ -14,6 +14,8 @@ import (
 type Manifest struct {
 	RunID   string `json:"run_id"`
 	Command string `json:"command"`
+	// ToolVersion is the version of intercom-export that ran (release, commit, build date).
+	ToolVersion string `json:"tool_version,omitempty"`
 	// Status is success or partial for a run's last commit, checkpoint for the commits before it.
 	Status string `json:"status"`
 	// Segment numbers the commits of a run that checkpoints (1, 2, ...): each has a manifest of its

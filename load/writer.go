@@ -250,7 +250,7 @@ func (w *Writer) writerOptions(codec compress.Codec) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(w.cfg.RowGroupRows),
-		parquet.CreatedBy("intercom-export", w.cfg.Version, ""),
+		parquet.CreatedBy("intercom-export", w.cfg.Version, w.cfg.Build),
 		// Statistics in every data page header repeat the column chunk's (footer and column index),
 		// uncompressed: with one page per column in a daily partition, they doubled the size of the
 		// free-text columns. Readers use the chunk statistics and the column index.

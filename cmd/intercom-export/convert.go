@@ -61,7 +61,7 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 			return fmt.Errorf("%w: cannot read input %q: want a file of conversations (NDJSON or a JSON array)", errUsage, name)
 		}
 	}
-	loadCfg := load.Config{Dir: out, Logger: log, Version: version, Partition: schemas.Partitioning(partition)}
+	loadCfg := load.Config{Dir: out, Logger: log, Version: releaseNumber, Build: buildDetails, Partition: schemas.Partitioning(partition)}
 	// Bytes of buffered rows before a spill; a knob for tests and for machines short of memory.
 	if v := getenv("INTERCOM_EXPORT_MEMORY_BUDGET"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -114,7 +114,7 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if len(failures) > 0 {
 		status = "partial"
 	}
-	m := &load.Manifest{RunID: run.writer.RunID(), Command: "convert", Status: status, StartedAt: started.UTC(),
+	m := &load.Manifest{RunID: run.writer.RunID(), Command: "convert", ToolVersion: version, Status: status, StartedAt: started.UTC(),
 		Deleted: []load.DeletedConversation{}, Failures: failures,
 		Counts: load.ManifestCounts{Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings}}
 	run.count(&sum, &m.Counts)

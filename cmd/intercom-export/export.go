@@ -233,7 +233,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	loadCfg := load.Config{Dir: o.Out, Logger: log, Version: version, Partition: schemas.Partitioning(o.Partition)}
+	loadCfg := load.Config{Dir: o.Out, Logger: log, Version: releaseNumber, Build: buildDetails, Partition: schemas.Partitioning(o.Partition)}
 	loadCfg.SetDefaults()
 	if err := loadCfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
@@ -524,7 +524,7 @@ func (j *exportJob) manifest(ex *extract.Extractor, counts stageCounts) *load.Ma
 		status = "partial"
 	}
 	m := &load.Manifest{
-		RunID: j.run.writer.RunID(), Command: "export", Status: status, Segment: j.ck.segment(),
+		RunID: j.run.writer.RunID(), Command: "export", ToolVersion: version, Status: status, Segment: j.ck.segment(),
 		StartedAt: j.plan.started.UTC(), APIVersion: j.o.Extract.APIVersion, Mode: j.plan.mode,
 		BookmarkUsed: j.plan.bookmark, BookmarkNew: j.prev.Bookmark, Deleted: j.deleted, Failures: j.failures,
 		Counts: load.ManifestCounts{Listed: prog.Listed, Retrieved: prog.Retrieved, Skipped: prog.Skipped,

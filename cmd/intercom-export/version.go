@@ -14,16 +14,27 @@ var (
 	buildDate      string
 )
 
-// version describes this build: in `--version`, in every Parquet file's created_by and in every run
-// manifest, so that a file can be traced to the release and commit that wrote it.
-var version = describeBuild(debug.ReadBuildInfo())
+// releaseNumber and buildDetails describe this build, in `--version`, in every Parquet file's
+// created_by ("intercom-export version v1.2.3(build commit 0123456789ab, ...)") and in every run
+// manifest, so that a file can be traced to the release and commit that wrote it; version is both.
+var (
+	releaseNumber, buildDetails = describeBuild(debug.ReadBuildInfo())
+	version                     = joinVersion(releaseNumber, buildDetails)
+)
 
-// describeBuild is "v1.2.3 (commit 0123456789ab, 2026-12-01T20:00:00Z, built 2026-12-02T08:00:00Z)":
-// the version (-ldflags, else the module's, else dev), the commit and its time as the go command
-// recorded them (with "+dirty" for uncommitted changes), and the build date when make set it.
-func describeBuild(info *debug.BuildInfo, ok bool) string {
+func joinVersion(number, details string) string {
+	if details == "" {
+		return number
+	}
+	return number + " (" + details + ")"
+}
+
+// describeBuild returns the version (-ldflags, else the module's, else dev) and "commit 0123456789ab,
+// 2026-12-01T20:00:00Z, built 2026-12-02T08:00:00Z": the commit and its time as the go command recorded
+// them (with "+dirty" for uncommitted changes), and the build date when make set it.
+func describeBuild(info *debug.BuildInfo, ok bool) (number, details string) {
 	v := releaseVersion
-	var details []string
+	var parts []string
 	if ok {
 		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
 			v = info.Main.Version
@@ -42,22 +53,19 @@ func describeBuild(info *debug.BuildInfo, ok bool) string {
 			}
 		}
 		if rev != "" {
-			details = append(details, "commit "+rev[:min(12, len(rev))]+dirty)
+			parts = append(parts, "commit "+rev[:min(12, len(rev))]+dirty)
 		}
 		if when != "" {
-			details = append(details, when)
+			parts = append(parts, when)
 		}
 	}
 	if buildDate != "" {
-		details = append(details, "built "+buildDate)
+		parts = append(parts, "built "+buildDate)
 	}
 	if v == "" {
 		v = "dev"
 	}
-	if len(details) == 0 {
-		return v
-	}
-	return v + " (" + strings.Join(details, ", ") + ")"
+	return v, strings.Join(parts, ", ")
 }
 
 func printVersion(w io.Writer) {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/intercom-export/intercom-export/extract/intercomtest"
+)
+
+func TestVersionIsInEveryFileAndManifest(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, stdout, _ := cli(t, "", args...)
+		if code != exitOK || stdout != "intercom-export "+version+", "+runtimeGo()+"\n" {
+			t.Errorf("%v: exit %d, %q; want the version %q", args, code, stdout, version)
+		}
+	}
+	ws := intercomtest.NewWorkspace(81, 5)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer srv.Close()
+	out := t.TempDir()
+	exportRun(t, srv, out, exitOK)
+	want := "intercom-export version " + releaseNumber + "(build " + buildDetails + ")"
+	for _, path := range parquetFiles(t, out) {
+		f, err := os.Open(filepath.Join(out, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		pf, err := parquet.OpenFile(f, st.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pf.Metadata().CreatedBy; got != want {
+			t.Errorf("%s: created_by %q, want %q", path, got, want)
+		}
+		f.Close()
+	}
+	if m := readManifest(t, out); m.ToolVersion != version {
+		t.Errorf("manifest tool_version %q, want %q", m.ToolVersion, version)
+	}
+}
+
+func runtimeGo() string {
+	info, _ := debug.ReadBuildInfo()
+	return info.GoVersion
+}
+
+func TestDescribeBuild(t *testing.T) {
+	t.Parallel()
+	info := &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-01T20:00:00Z"},
+		{Key: "vcs.modified", Value: "true"}}}
+	number, details := describeBuild(info, true)
+	if number != "v1.4.0" || details != "commit 0123456789ab+dirty, 2026-12-01T20:00:00Z" {
+		t.Errorf("got %q, %q", number, details)
+	}
+	if number, details := describeBuild(&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true); number != "dev" || details != "" {
+		t.Errorf("a devel build: %q, %q; want dev and nothing", number, details)
+	}
+	if !strings.HasPrefix(joinVersion("v1", "commit x"), "v1 (commit x)") {
+		t.Error(joinVersion("v1", "commit x"))
+	}
+}
