@@ -31,16 +31,9 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	partitionFlag(fs, &partition)
 	fs.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: intercom-export convert --out DIR FILE... (NDJSON, a JSON array, one conversation over many lines, or a list or search body; - is stdin)")
-		fs.PrintDefaults()
-	}
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v (see convert -h)", errUsage, err)
+	inputs, err := parseCommand(fs, args, stdout)
+	if err != nil {
+		return err
 	}
 	log, err := newLogger(stderr, logFormat, logLevel)
 	if err != nil {
@@ -49,7 +42,6 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if out == "" {
 		return fmt.Errorf("%w: --out is required: the folder to write Parquet into", errUsage)
 	}
-	inputs := fs.Args()
 	if len(inputs) == 0 {
 		return fmt.Errorf("%w: no input: name files of saved GET /conversations/{id} answers, or - for stdin", errUsage)
 	}

@@ -139,7 +139,7 @@ func TestConvertUsage(t *testing.T) {
 		{[]string{"--out", t.TempDir(), "/no/such/file.ndjson"}, `cannot read input "/no/such/file.ndjson"`},
 	} {
 		_, stderr := convertRun(t, exitUsage, tc.args...)
-		if !strings.Contains(stderr, tc.want) {
+		if !strings.Contains(failureEvent(t, stderr, exitUsage), tc.want) {
 			t.Errorf("convert %v: stderr %q lacks %q", tc.args, stderr, tc.want)
 		}
 	}

@@ -61,21 +61,6 @@ func commonFlags(fs *flag.FlagSet, o *exportOptions) {
 	fs.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
 
-// parseFlags parses args; a bad flag or a stray argument is a usage error.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v (see %s -h)", errUsage, err, fs.Name())
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q (see %s -h)", errUsage, fs.Arg(0), fs.Name())
-	}
-	return nil
-}
-
 func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	var o exportOptions
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
@@ -83,7 +68,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	fs.StringVar(&o.Extract.Region, "region", "us", "data hosting region: us, eu or au")
 	fs.StringVar(&o.Extract.BaseURL, "base-url", "", "API base URL, overriding --region (https, or http on localhost)")
 	commonFlags(fs, &o)
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	// The token comes from the environment only: a flag value would show in `ps` and shell history.

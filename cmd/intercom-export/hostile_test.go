@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -111,7 +113,7 @@ func TestConfigErrorsFailBeforeAnyRequest(t *testing.T) {
 		{name: "missing token", args: []string{"--base-url", srv.URL},
 			want: []string{"no access token", "set INTERCOM_ACCESS_TOKEN"}},
 		{name: "token as a flag", token: testToken, args: []string{"--base-url", srv.URL, "--token", "x"},
-			want: []string{"flag provided but not defined: -token"}},
+			want: []string{"unknown flag --token"}},
 		{name: "unknown region", token: testToken, args: []string{"--region", "mars"},
 			want: []string{`unknown region "mars"`, "use us, eu or au"}},
 		{name: "http on a remote host", token: testToken, args: []string{"--base-url", "http://api.example.com"},
@@ -129,7 +131,7 @@ func TestConfigErrorsFailBeforeAnyRequest(t *testing.T) {
 		{name: "concurrency 0", token: testToken, args: []string{"--base-url", srv.URL, "--concurrency", "0"},
 			want: []string{"--concurrency 0", "want 1 or more"}},
 		{name: "concurrency not a number", token: testToken, args: []string{"--base-url", srv.URL, "--concurrency", "many"},
-			want: []string{`invalid value "many" for flag -concurrency`, "see export -h"}},
+			want: []string{`invalid value "many" for flag --concurrency`, "see intercom-export export --help"}},
 		{name: "max attempts 0", token: testToken, args: []string{"--base-url", srv.URL, "--max-attempts", "0"},
 			want: []string{"--max-attempts 0", "want 1 or more"}},
 		{name: "max attempts negative", token: testToken, args: []string{"--base-url", srv.URL, "--max-attempts", "-3"},
@@ -141,13 +143,13 @@ func TestConfigErrorsFailBeforeAnyRequest(t *testing.T) {
 		{name: "request timeout negative", token: testToken, args: []string{"--base-url", srv.URL, "--request-timeout", "-1s"},
 			want: []string{"--request-timeout -1s", "positive duration"}},
 		{name: "retry time not a duration", token: testToken, args: []string{"--base-url", srv.URL, "--max-retry-time", "forever"},
-			want: []string{`invalid value "forever" for flag -max-retry-time`}},
+			want: []string{`invalid value "forever" for flag --max-retry-time`}},
 		{name: "api version 9.9", token: testToken, args: []string{"--base-url", srv.URL, "--api-version", "9.9"},
 			want: []string{`API version "9.9"`, "Intercom has versions 1.x and 2.x"}},
 		{name: "api version word", token: testToken, args: []string{"--base-url", srv.URL, "--api-version", "latest"},
 			want: []string{`API version "latest"`, "want a version such as"}},
 		{name: "unknown flag", token: testToken, args: []string{"--base-url", srv.URL, "--bogus"},
-			want: []string{"flag provided but not defined: -bogus", "see export -h"}},
+			want: []string{"unknown flag --bogus", "see intercom-export export --help"}},
 		{name: "stray argument", token: testToken, args: []string{"--base-url", srv.URL, "extra"},
 			want: []string{`unexpected argument "extra"`}},
 		{name: "log level", token: testToken, args: []string{"--base-url", srv.URL, "--log-level", "loud"},
@@ -163,9 +165,13 @@ func TestConfigErrorsFailBeforeAnyRequest(t *testing.T) {
 			if code != exitUsage {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitUsage, stdout, tail(stderr, 2000))
 			}
+			msg := stderr // an unknown --log-format leaves plain text
+			if logFormatOf(args[1:], io.Discard) == "json" {
+				msg = failureEvent(t, stderr, exitUsage)
+			}
 			for _, w := range tc.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, tail(stderr, 2000))
+				if !strings.Contains(msg, w) {
+					t.Errorf("the error event lacks %q:\n%s", w, tail(stderr, 2000))
 				}
 			}
 			if n := srv.Stats().Requests; n != 0 {
@@ -384,4 +390,30 @@ func names(m map[string][]byte) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// failureEvent returns the error of the event a command ended with in JSON logs, failing the test
+// unless stderr ends with exactly one such event with its exit code, and nothing but JSON before it.
+func failureEvent(t *testing.T, stderr string, code int) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Fatalf("a line of the JSON log is not JSON: %q", l)
+		}
+	}
+	var ev struct {
+		Level    string `json:"level"`
+		Error    string `json:"error"`
+		ExitCode int    `json:"exit_code"`
+		Time     string `json:"time"`
+	}
+	json.Unmarshal([]byte(lines[len(lines)-1]), &ev)
+	if ev.Level != "error" || ev.ExitCode != code || ev.Error == "" {
+		t.Fatalf("the last event is not the failure with exit code %d:\n%s", code, tail(stderr, 2000))
+	}
+	if _, err := time.Parse("2006-01-02T15:04:05.000Z07:00", ev.Time); err != nil {
+		t.Errorf("event time %q is not RFC 3339 with milliseconds", ev.Time)
+	}
+	return ev.Error
 }

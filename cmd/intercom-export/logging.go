@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,11 +24,53 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 	}
 	// Workers log concurrently; a writer that is not an *os.File (a pipe wrapper, a test buffer) needs
 	// the serialisation.
+	terminal := isTerminal(w)
 	w = zerolog.SyncWriter(w)
 	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: consoleTime, NoColor: !terminal}
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(w).Level(lvl).Hook(timestamp{}), nil
+}
+
+// logTime is RFC 3339 in UTC with milliseconds: events of one second stay in order, and log shippers
+// parse it. consoleTime is for people, with the date: a log file read the next day says which day.
+const (
+	logTime     = "2006-01-02T15:04:05.000Z07:00"
+	consoleTime = "2006-01-02 15:04:05.000"
+)
+
+// timestamp adds each event's time. It is a hook rather than zerolog's Timestamp, whose format is a
+// package-wide variable.
+type timestamp struct{}
+
+func (timestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(zerolog.TimestampFieldName, time.Now().UTC().Format(logTime))
+}
+
+// logFormatOf finds the log format a command line asks for, so that an error found before the logger
+// exists (a usage error) is still written in it.
+func logFormatOf(args []string, stderr io.Writer) string {
+	format := "auto"
+	for i, a := range args {
+		switch {
+		case (a == "--log-format" || a == "-log-format") && i+1 < len(args):
+			format = args[i+1]
+		case strings.HasPrefix(a, "--log-format=") || strings.HasPrefix(a, "-log-format="):
+			format = a[strings.IndexByte(a, '=')+1:]
+		}
+	}
+	return resolveLogFormat(format, stderr)
+}
+
+// reportFailure writes the error a command ends with: as an error event when the log is JSON, so
+// that a log shipper gets it, else as a line of text.
+func reportFailure(stderr io.Writer, format string, code int, err error) {
+	if format != "json" {
+		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
+		return
+	}
+	log := zerolog.New(zerolog.SyncWriter(stderr)).Hook(timestamp{})
+	log.Error().Err(err).Int("exit_code", code).Msg(exitMeaning[code])
 }
 
 // resolveLogFormat turns "auto" into console on a terminal and json elsewhere.

@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "intercom-export: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-	return exitCode(err, stderr)
+	return exitCode(err, stderr, logFormatOf(args[1:], stderr))
 }
 
 // errUsage marks errors in the command line or configuration, reported before any request is sent.
@@ -107,23 +107,26 @@ var errUsage = errors.New("usage")
 // errPartial marks a run that published its good data but could not export everything.
 var errPartial = errors.New("partial export")
 
-func exitCode(err error, stderr io.Writer) int {
+// exitMeaning is the message of the event a failing command ends with in JSON logs.
+var exitMeaning = map[int]string{
+	exitFailure: "run failed",
+	exitUsage:   "usage or configuration error",
+	exitPartial: "run partly exported",
+	exitLocked:  "another run holds the output folder",
+}
+
+func exitCode(err error, stderr io.Writer, format string) int {
+	code := exitFailure
 	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, errHelp):
+	case err == nil, errors.Is(err, errHelp):
 		return exitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
-		return exitUsage
+		code = exitUsage
 	case errors.Is(err, errPartial):
-		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
-		return exitPartial
+		code = exitPartial
 	case errors.Is(err, load.ErrLocked):
-		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
-		return exitLocked
-	default:
-		fmt.Fprintf(stderr, "intercom-export: %v\n", err)
-		return exitFailure
+		code = exitLocked
 	}
+	reportFailure(stderr, format, code, err)
+	return code
 }

@@ -17,7 +17,7 @@ func runSchema(_ context.Context, args []string, _ env, stdout, stderr io.Writer
 	dir := fset.String("dir", "DIR", "the output folder as the engine names it: a path (duckdb), gs://bucket/prefix (bigquery), @stage/prefix (snowflake), s3://bucket/prefix (athena)")
 	var partition string
 	partitionFlag(fset, &partition)
-	if err := parseFlags(fset, args, stderr); err != nil {
+	if err := parseFlags(fset, args, stdout); err != nil {
 		return err
 	}
 	p, err := schemas.ParsePartitioning(partition)

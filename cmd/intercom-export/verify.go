@@ -11,28 +11,16 @@ import (
 	"github.com/intercom-export/intercom-export/load"
 )
 
-const verifyUsage = `Usage: intercom-export verify DIR
-
-Reads every Parquet file of an output folder back with Apache Arrow, a reader independent of the one
-that wrote them, and checks each against its table's schema: column names, order, types and
-nullability; page checksums; and row counts. It lists every bad file, and anything in the folder that
-is not the tool's (a stray file, an unknown folder), and exits 1 when there is any.
-`
-
 func runVerify(ctx context.Context, args []string, _ env, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(fset.Output(), verifyUsage) }
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v (see verify -h)", errUsage, err)
+	rest, err := parseCommand(fset, args, stdout)
+	if err != nil {
+		return err
 	}
-	if fset.NArg() != 1 {
-		return fmt.Errorf("%w: verify takes one argument, the output folder (see verify -h)", errUsage)
+	if len(rest) != 1 {
+		return fmt.Errorf("%w: verify takes one argument, the output folder (see intercom-export verify --help)", errUsage)
 	}
-	dir := fset.Arg(0)
+	dir := rest[0]
 	rep, err := load.VerifyDirContext(ctx, dir)
 	if err != nil && !errors.Is(err, load.ErrVerify) {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -115,7 +115,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	err, stdout = verifyCmd(t, bad)
-	if err == nil || exitCode(err, io.Discard) != exitFailure {
+	if err == nil || exitCode(err, io.Discard, "console") != exitFailure {
 		t.Fatalf("verify of a damaged copy: %v", err)
 	}
 	for _, f := range []string{truncated, damaged, wrong} {
@@ -131,11 +131,11 @@ func TestVerifyCommand(t *testing.T) {
 func TestVerifyCommandUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"a", "b"}, {"--nope", "a"}, {filepath.Join(t.TempDir(), "missing")}} {
 		err, _ := verifyCmd(t, args...)
-		if !errors.Is(err, errUsage) || exitCode(err, io.Discard) != exitUsage {
+		if !errors.Is(err, errUsage) || exitCode(err, io.Discard, "console") != exitUsage {
 			t.Errorf("verify %q: %v, want a usage error", args, err)
 		}
 	}
-	if err, _ := verifyCmd(t, "-h"); exitCode(err, io.Discard) != exitOK {
+	if err, _ := verifyCmd(t, "-h"); exitCode(err, io.Discard, "console") != exitOK {
 		t.Errorf("verify -h: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -67,3 +68,23 @@ func TestDescribeBuild(t *testing.T) {
 		t.Error(joinVersion("v1", "commit x"))
 	}
 }
+
+func TestHelpAndMistypedFlags(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"export", "demo", "convert", "verify", "schema"} {
+		code, stdout, stderr := cli(t, "", cmd, "--help")
+		if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "Usage: intercom-export "+cmd) ||
+			!strings.Contains(stdout, "Exit codes:") || !strings.Contains(stdout, "Example:") || singleDash.MatchString(stdout) {
+			t.Errorf("%s --help: exit %d, stderr %q, help:\n%s", cmd, code, stderr, stdout)
+		}
+	}
+	if _, stdout, _ := cli(t, "", "export", "--help"); !strings.Contains(stdout, "INTERCOM_ACCESS_TOKEN") || !strings.Contains(stdout, "--out STRING") {
+		t.Errorf("export --help does not name the token variable or --out:\n%s", stdout)
+	}
+	code, _, stderr := cli(t, "", "export", "--otu", "x", "--log-format", "console")
+	if code != exitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "unknown flag --otu (did you mean --out?)") {
+		t.Errorf("a mistyped flag: exit %d, want one line with a guess:\n%s", code, stderr)
+	}
+}
+
+var singleDash = regexp.MustCompile(`\n  -[a-z]`)
