@@ -234,7 +234,7 @@ func (c *Client) logRetry(method, rawURL string, attempt int, wait time.Duration
 		ev = c.log.Info()
 	}
 	ev.Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", attempt).Str("kind", kind).
-		Dur("wait", wait).Err(cause).Msg("retrying a failed request (first of its kind; the others at debug level)")
+		Int64("wait_ms", wait.Milliseconds()).Err(cause).Msg("retrying a failed request (first of its kind; the others at debug level)")
 }
 
 // failureKind names the kind of a retried failure, for logRetry.
@@ -333,7 +333,7 @@ func (c *Client) attempt(ctx context.Context, method, rawURL string, body []byte
 	sent, status := time.Now(), 0
 	defer func() {
 		if ev := c.log.Debug(); ev.Enabled() {
-			ev.Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", n).Dur("duration", time.Since(sent))
+			ev.Str("method", method).Str("url", redactURL(rawURL)).Int("attempt", n).Int64("duration_ms", time.Since(sent).Milliseconds())
 			if status != 0 {
 				ev.Int("status", status)
 			}

@@ -363,7 +363,7 @@ func TestDebugLogOneEventPerAttemptWithoutSecrets(t *testing.T) {
 		var ev struct {
 			Level, Message, Method, URL string
 			Status, Attempt             int
-			Duration                    *float64
+			Duration                    *int64 `json:"duration_ms"`
 		}
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("log line %q: %v", line, err)

@@ -98,10 +98,10 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("load: commit: %w", err)
 	}
-	phases := zerolog.Dict().Dur("runs", time.Since(start))
+	phases := zerolog.Dict().Int64("runs_ms", time.Since(start).Milliseconds())
 	mark := time.Now()
 	phase := func(name string) {
-		phases.Dur(name, time.Since(mark))
+		phases.Int64(name+"_ms", time.Since(mark).Milliseconds())
 		mark = time.Now()
 	}
 
@@ -159,7 +159,7 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	w.cfg.Logger.Debug().Dict("phases", phases).Msg("load: commit phases")
 	w.cfg.Logger.Info().Str("run_id", w.cfg.RunID).Int("partitions", len(results)).Int("files", len(res.Files)).
 		Int64("conversations", res.Conversations).Int64("parts", res.Parts).Int64("tags", res.Tags).
-		Int64("ratings", res.Ratings).Int("spills", w.spills).Dur("took", time.Since(start)).Msg("load: committed")
+		Int64("ratings", res.Ratings).Int("spills", w.spills).Int64("took_ms", time.Since(start).Milliseconds()).Msg("load: committed")
 	return res, nil
 }
 

@@ -22,7 +22,7 @@ func OpenDatasetWaiting(ctx context.Context, dir string, log zerolog.Logger, wai
 			return d, err
 		}
 		if !logged {
-			log.Info().Str("out", dir).Dur("wait", wait).Err(err).Msg("waiting for the run that holds the folder")
+			log.Info().Str("out", dir).Int64("wait_ms", wait.Milliseconds()).Err(err).Msg("waiting for the run that holds the folder")
 			logged = true
 		}
 		t := time.NewTimer(min(lockPoll, time.Until(deadline)))

@@ -177,6 +177,6 @@ func (j *exportJob) checkpoint(ctx context.Context, ex *extract.Extractor) error
 	took := time.Since(start)
 	ck.due = time.Now().Add(max(ck.policy.interval, checkpointSlowdown*took))
 	j.log.Info().Int("checkpoint", n).Int("conversations", len(ids)).Int64("committed", ck.committed).
-		Int("files", len(res.Files)).Dur("took", took).Msg("checkpoint committed")
+		Int("files", len(res.Files)).Int64("took_ms", took.Milliseconds()).Msg("checkpoint committed")
 	return nil
 }

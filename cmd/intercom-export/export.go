@@ -561,6 +561,6 @@ func logSummary(log zerolog.Logger, s summary, err error) {
 		Int64("conversations", s.Conversations).Int64("parts", s.Parts).Int64("tags", s.Tags).
 		Int64("ratings", s.Ratings).Int("files", s.Files).Int("deleted", s.Deleted).Int64("truncated", s.Truncated).
 		Int64("rejected", s.Rejected).Int64("superseded", s.Superseded).Int64("stale", s.Stale).Int64("warnings", s.Warnings).Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
-		Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Dur("elapsed", s.Elapsed).
+		Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Int64("elapsed_ms", s.Elapsed.Milliseconds()).
 		Msg("export finished")
 }

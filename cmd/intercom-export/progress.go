@@ -116,7 +116,7 @@ func formatProgress(s progressSnapshot, rate float64) string {
 	return b.String()
 }
 
-// logProgress is the progress event of JSON logs. total and eta_seconds are left out until known.
+// logProgress is the progress event of JSON logs. total and eta_s are left out until known.
 func logProgress(log zerolog.Logger, s progressSnapshot, rate float64) {
 	ev := log.Info().Int64("listed", s.Listed).Int64("done", s.Done)
 	if s.Total >= 0 {
@@ -124,7 +124,7 @@ func logProgress(log zerolog.Logger, s progressSnapshot, rate float64) {
 	}
 	ev = ev.Float64("rate_per_s", float64(int64(rate*10))/10)
 	if d := eta(s, rate); d >= 0 {
-		ev = ev.Int64("eta_seconds", int64(d.Round(time.Second)/time.Second))
+		ev = ev.Int64("eta_s", int64(d.Round(time.Second)/time.Second))
 	}
 	ev.Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Msg("progress")
 }

@@ -74,7 +74,7 @@ func TestProgressEventsInJSONLogs(t *testing.T) {
 		if _, ok := ev["rate_per_s"]; !ok {
 			t.Errorf("event without rate: %v", ev)
 		}
-		_, hasETA := ev["eta_seconds"]
+		_, hasETA := ev["eta_s"]
 		if ev["total"] == nil {
 			sawUnknown = true
 			if hasETA {
