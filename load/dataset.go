@@ -127,8 +127,13 @@ func (d *Dataset) Close() error {
 func (d *Dataset) statePath(name string) string { return filepath.Join(d.dir, StateDir, name) }
 
 // State returns the last committed state; ok is false before the first committed run.
-func (d *Dataset) State() (st State, ok bool, err error) {
-	data, err := os.ReadFile(d.statePath(stateFile))
+func (d *Dataset) State() (st State, ok bool, err error) { return ReadState(d.dir) }
+
+// ReadState reads the last committed state of dir without taking its lock; ok is false before the
+// first committed run.
+func ReadState(dir string) (st State, ok bool, err error) {
+	path := filepath.Join(dir, StateDir, stateFile)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, false, nil
 	}
@@ -136,7 +141,7 @@ func (d *Dataset) State() (st State, ok bool, err error) {
 		return State{}, false, err
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, false, fmt.Errorf("%s is corrupt (%w): remove it to make the next run a full one", d.statePath(stateFile), err)
+		return State{}, false, fmt.Errorf("%s is corrupt (%w): remove it to make the next run a full one", path, err)
 	}
 	return st, true, nil
 }

@@ -3,6 +3,11 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,4 +38,27 @@ func OpenDatasetWaiting(ctx context.Context, dir string, log zerolog.Logger, wai
 		case <-t.C:
 		}
 	}
+}
+
+// ProbeLock reports whether a run could take dir's lock now, without taking it, creating anything or
+// completing a dead run's commit: nil when the folder is free (or does not exist yet), an error wrapping
+// ErrLocked while another run holds it.
+func ProbeLock(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, StateDir, lockFile), os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("opening the lock file: %w", err)
+	}
+	defer f.Close()
+	held, err := tryLock(f)
+	if err != nil {
+		return fmt.Errorf("locking %s: %w", dir, err)
+	}
+	if !held {
+		holder, _ := os.ReadFile(f.Name())
+		return fmt.Errorf("%w %s (%s)", ErrLocked, dir, strings.TrimSpace(string(holder)))
+	}
+	return nil
 }

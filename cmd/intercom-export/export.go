@@ -62,18 +62,27 @@ func commonFlags(fs *flag.FlagSet, o *exportOptions) {
 }
 
 func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	o, err := exportCommandLine("export", args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	return export(ctx, o, stdout, stderr)
+}
+
+// exportCommandLine reads the flags and environment of export, and of check, which takes the same.
+func exportCommandLine(name string, args []string, getenv env, stdout io.Writer) (exportOptions, error) {
 	var o exportOptions
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&o.Out, "out", "", "output folder (required)")
 	fs.StringVar(&o.Extract.Region, "region", "us", "data hosting region: us, eu or au")
 	fs.StringVar(&o.Extract.BaseURL, "base-url", "", "API base URL, overriding --region (https, or http on localhost)")
 	commonFlags(fs, &o)
 	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+		return o, err
 	}
 	// The token comes from the environment only: a flag value would show in `ps` and shell history.
 	o.Extract.Token = extract.Secret(strings.TrimSpace(getenv("INTERCOM_ACCESS_TOKEN")))
-	return export(ctx, o, stdout, stderr)
+	return o, nil
 }
 
 // window is what --since and --until say, resolved; nil where not given.
@@ -181,48 +190,67 @@ func checkFlagValues(o exportOptions) error {
 	return nil
 }
 
-// export validates everything, then runs the pipeline, commits and prints the summary.
-func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) error {
+// prepared is an export's configuration, checked before the folder is touched or a request sent.
+type prepared struct {
+	log      zerolog.Logger
+	logOut   io.Writer
+	terminal bool
+	window   window
+	every    checkpointPolicy
+	client   *extract.Client
+	loadCfg  load.Config
+}
+
+// prepare validates everything an export (or its check) needs, sending no request.
+func prepare(o *exportOptions, stderr io.Writer) (prepared, error) {
+	var p prepared
 	// On a terminal a live progress line sits under the log, which then writes above it.
 	format := resolveLogFormat(o.LogFormat, stderr)
-	terminal := format == "console" && isTerminal(stderr)
-	var logOut io.Writer = stderr
-	if terminal {
-		logOut = newStatusLine(stderr)
+	p.terminal = format == "console" && isTerminal(stderr)
+	p.logOut = stderr
+	if p.terminal {
+		p.logOut = newStatusLine(stderr)
 	}
-	log, err := newLogger(logOut, format, o.LogLevel)
-	if err != nil {
-		return err
+	var err error
+	if p.log, err = newLogger(p.logOut, format, o.LogLevel); err != nil {
+		return p, err
 	}
 	if o.Out == "" {
-		return fmt.Errorf("%w: --out is required: the folder to write Parquet into", errUsage)
+		return p, fmt.Errorf("%w: --out is required: the folder to write Parquet into", errUsage)
 	}
-	if err := checkFlagValues(o); err != nil {
-		return err
+	if err := checkFlagValues(*o); err != nil {
+		return p, err
 	}
-	now := time.Now()
-	w, err := parseWindow(o, now)
-	if err != nil {
-		return err
+	if p.window, err = parseWindow(*o, time.Now()); err != nil {
+		return p, err
 	}
-	every, err := parseCheckpointEvery(o.CheckpointEvery)
-	if err != nil {
-		return err
+	if p.every, err = parseCheckpointEvery(o.CheckpointEvery); err != nil {
+		return p, err
 	}
-	o.Extract.Logger = log
+	o.Extract.Logger = p.log
 	o.Extract.SetDefaults()
 	if err := o.Extract.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return p, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	client, err := extract.NewClient(o.Extract)
+	if p.client, err = extract.NewClient(o.Extract); err != nil {
+		return p, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	p.loadCfg = load.Config{Dir: o.Out, Logger: p.log, Version: releaseNumber, Build: buildDetails, Partition: schemas.Partitioning(o.Partition)}
+	p.loadCfg.SetDefaults()
+	if err := p.loadCfg.Validate(); err != nil {
+		return p, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return p, nil
+}
+
+// export validates everything, then runs the pipeline, commits and prints the summary.
+func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) error {
+	p, err := prepare(&o, stderr)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return err
 	}
-	loadCfg := load.Config{Dir: o.Out, Logger: log, Version: releaseNumber, Build: buildDetails, Partition: schemas.Partitioning(o.Partition)}
-	loadCfg.SetDefaults()
-	if err := loadCfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
+	log, loadCfg, w, every, client := p.log, p.loadCfg, p.window, p.every, p.client
+	logOut, terminal := p.logOut, p.terminal
 
 	run, err := openRunWaiting(ctx, o.Out, loadCfg, log, o.Wait)
 	if errors.Is(err, load.ErrLocked) {
@@ -442,9 +470,7 @@ func (j *exportJob) finishSummary(sum *summary, last load.Result, stdout io.Writ
 
 // failed says what a failed run leaves: the folder as it was, or the checkpoints to resume from.
 func (j *exportJob) failed(ctx context.Context, runErr error) error {
-	if errors.Is(runErr, extract.ErrAuth) {
-		runErr = fmt.Errorf("%w (check INTERCOM_ACCESS_TOKEN: a token that is invalid, revoked or expired needs replacing; a plan restriction needs the workspace's admin)", runErr)
-	}
+	runErr = tokenAdvice(runErr)
 	var sig interrupted
 	if ctx.Err() != nil && errors.As(context.Cause(ctx), &sig) {
 		runErr = sig

@@ -32,6 +32,7 @@ Usage:
   intercom-export export --out DIR [flags]   export the workspace of INTERCOM_ACCESS_TOKEN
   intercom-export demo [--out DIR]           the same pipeline against an embedded fake workspace
   intercom-export convert --out DIR FILE...  the same, from saved GET /conversations/{id} answers (NDJSON or JSON array)
+  intercom-export check --out DIR [flags]    try the token, its permissions and the folder before a run
   intercom-export verify DIR                 read every file back with Arrow and check it
   intercom-export schema [--format F]        table definitions: markdown, duckdb, bigquery, snowflake, athena
   intercom-export version                    the version, commit and build date of this binary
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "convert":
 		err = runConvert(ctx, args[1:], getenv, stdout, stderr)
+	case "check":
+		err = runCheck(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		err = runVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "schema":

@@ -71,7 +71,7 @@ func TestDescribeBuild(t *testing.T) {
 
 func TestHelpAndMistypedFlags(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range []string{"export", "demo", "convert", "verify", "schema"} {
+	for _, cmd := range []string{"export", "check", "demo", "convert", "verify", "schema"} {
 		code, stdout, stderr := cli(t, "", cmd, "--help")
 		if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "Usage: intercom-export "+cmd) ||
 			!strings.Contains(stdout, "Exit codes:") || !strings.Contains(stdout, "Example:") || singleDash.MatchString(stdout) {

@@ -297,6 +297,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) outcome {
 
 	path := r.URL.Path
 	switch {
+	case path == "/me" && r.Method == http.MethodGet:
+		return outcome{status: s.writeJSON(w, http.StatusOK, me)}
 	case path == "/conversations" && r.Method == http.MethodGet:
 		return outcome{endpoint: endpointList, status: s.list(w, r, v)}
 	case path == "/conversations/search" && r.Method == http.MethodPost && v.v2():
@@ -336,6 +338,14 @@ func (s *Server) retrieve(w http.ResponseWriter, id string, v version) int {
 		return s.writeJSON(w, http.StatusOK, json.RawMessage(body))
 	}
 	return s.writeJSON(w, http.StatusOK, renderConversation(c, v, true))
+}
+
+// me is the admin every token of the fake acts as, in the shape of GET /me.
+var me = map[string]any{
+	"type": "admin", "id": "991267460", "name": "Ada Lovelace", "email": "ada@example.com",
+	"email_verified": true,
+	"app": map[string]any{"type": "app", "id_code": "fake1234", "name": "Fake Workspace", "region": "US",
+		"timezone": "Europe/London", "identity_verification": false},
 }
 
 func (s *Server) refuseDeleted(w http.ResponseWriter) int {
