@@ -69,14 +69,20 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	return export(ctx, o, stdout, stderr)
 }
 
-// exportCommandLine reads the flags and environment of export, and of check, which takes the same.
-func exportCommandLine(name string, args []string, getenv env, stdout io.Writer) (exportOptions, error) {
-	var o exportOptions
+// exportFlags defines the flags of export (and check) on o.
+func exportFlags(name string, o *exportOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&o.Out, "out", "", "output folder (required)")
 	fs.StringVar(&o.Extract.Region, "region", "us", "data hosting region: us, eu or au")
 	fs.StringVar(&o.Extract.BaseURL, "base-url", "", "API base URL, overriding --region (https, or http on localhost)")
-	commonFlags(fs, &o)
+	commonFlags(fs, o)
+	return fs
+}
+
+// exportCommandLine reads the flags and environment of export, and of check, which takes the same.
+func exportCommandLine(name string, args []string, getenv env, stdout io.Writer) (exportOptions, error) {
+	var o exportOptions
+	fs := exportFlags(name, &o)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return o, err
 	}

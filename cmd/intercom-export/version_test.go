@@ -1,12 +1,14 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -88,3 +90,40 @@ func TestHelpAndMistypedFlags(t *testing.T) {
 }
 
 var singleDash = regexp.MustCompile(`\n  -[a-z]`)
+
+// The README's flag table is the export command's flags, no more, no fewer, with their defaults.
+func TestREADMEFlagTableMatchesTheCommand(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)[^`]*` \\|([^|]*)\\|")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = strings.Trim(strings.TrimSpace(m[2]), "`")
+	}
+	var o exportOptions
+	exportFlags("export", &o).VisitAll(func(f *flag.Flag) {
+		def, ok := documented[f.Name]
+		switch {
+		case !ok:
+			t.Errorf("--%s is not in the README's flag table", f.Name)
+		case !sameDefault(def, f.DefValue):
+			t.Errorf("--%s: the README says default %q, the command %q", f.Name, def, f.DefValue)
+		}
+		delete(documented, f.Name)
+	})
+	for name := range documented {
+		t.Errorf("the README documents --%s, which export does not have", name)
+	}
+}
+
+func sameDefault(documented, actual string) bool {
+	if documented == actual || actual == "false" && documented == "off" || actual == "" && documented == "(required)" {
+		return true
+	}
+	a, errA := time.ParseDuration(actual)
+	d, errD := time.ParseDuration(documented)
+	return errA == nil && errD == nil && a == d
+}
