@@ -351,12 +351,24 @@ func (j *exportJob) extractor() *extract.Extractor {
 }
 
 // deleteHeld removes a conversation the folder holds from it, in the segment being written.
+// A conversation this run added is deleted from the partition it was added to as well, which differs
+// from the held one when its created_at moved, and is deleted even when the folder did not hold it yet.
 func (j *exportJob) deleteHeld(id string) {
-	if h, ok := j.run.lookup(id); ok {
-		j.run.writer.Delete(id, h.Date)
-		j.deleted = append(j.deleted, load.DeletedConversation{ConversationID: id, Date: h.Date.String()})
-		j.run.forget(id)
+	h, held := j.run.lookup(id)
+	a, added := j.run.added[id]
+	if !held && !added {
+		return
 	}
+	if held {
+		j.run.writer.Delete(id, h.Date)
+	}
+	if added && (!held || a.Date != h.Date) {
+		j.run.writer.Delete(id, a.Date)
+		h.Date = a.Date
+	}
+	j.deleted = append(j.deleted, load.DeletedConversation{ConversationID: id, Date: h.Date.String()})
+	j.run.forget(id)
+	delete(j.run.added, id)
 }
 
 // removeGone removes the conversations found deleted while the run retrieved them.
