@@ -2,7 +2,7 @@ GO ?= go
 BIN := bin/intercom-export
 DEMO_OUT ?= demo-out
 
-.PHONY: all build demo test fmt-check vet cross dist bench fuzz clean
+.PHONY: all build demo deps test fmt-check vet cross dist bench fuzz clean
 
 all: build
 
@@ -33,6 +33,15 @@ cross:
 demo: build
 	./$(BIN) demo --out $(DEMO_OUT)
 
+# The modules the build and the tests need. The tests read the output with a real DuckDB: the driver
+# github.com/duckdb/duckdb-go/v2 brings DuckDB 1.5 as a prebuilt static library, a download of about
+# 100 MB for this platform, which go would otherwise fetch silently during go vet.
+deps:
+	@if ! $(GO) list -m -f '{{.Dir}}' github.com/duckdb/duckdb-go-bindings/lib/$$($(GO) env GOOS)-$$($(GO) env GOARCH) 2>/dev/null | grep -q .; then \
+	  echo "make deps: downloading the Go modules, DuckDB's static library among them (about 100 MB; once per machine)"; \
+	fi
+	$(GO) mod download
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -45,7 +54,7 @@ vet:
 # and the race detector of the parent does not look into its children anyway. They run in a second
 # pass without it. The loader's tests run twice: with daily partitions, then with monthly ones.
 PROCESS_TESTS := ^(TestKilledRunsLeaveAReadableFolderAndTheNextRunCompletes|TestInterruptedBackfillResumesFromItsLastCheckpoint|TestSIGTERMStopsTheRunAndLeavesTheFolderConsistent)$$
-test: fmt-check vet cross
+test: deps fmt-check vet cross
 	$(GO) test -race -count=1 -timeout 30m -skip '$(PROCESS_TESTS)' ./...
 	$(GO) test -count=1 -timeout 30m -run '$(PROCESS_TESTS)' ./cmd/intercom-export
 	INTERCOM_EXPORT_TEST_PARTITION=month $(GO) test -race -count=1 -timeout 30m ./load/

@@ -1,16 +1,12 @@
--- Copied from ../shared/docs/duckdb-peer.sql for cmd/intercom-export's BenchmarkConvert, which replaces
--- 'DUMP' and 'OUT/ and runs it through github.com/marcboeker/go-duckdb (DuckDB 1.1.3, built without the
--- ICU extension). Adapted minimally for that: without ICU, timezone('UTC', ...) and casting a TIMESTAMP
--- WITH TIME ZONE to DATE do not exist, so the partition date is computed from the Unix seconds
--- (DATE '1970-01-01' + floor(created_at / 86400) days, the UTC date, as before); to_timestamp is core.
--- Everything else is as in the original.
+-- Copied unchanged from ../shared/docs/duckdb-peer.sql for cmd/intercom-export's BenchmarkConvert, which
+-- replaces 'DUMP' and 'OUT/ and runs it through github.com/duckdb/duckdb-go/v2 (DuckDB 1.5, with ICU).
 -- The peer: DuckDB flattening conversations (NDJSON, one GET /conversations/{id} answer per line,
 -- 2.x shape) into the four date-partitioned Parquet tables. Replace DUMP and OUT; run with 2 threads.
 -- Measured on this machine kind with DuckDB 1.5: 10,000 conversations (60 MB, 140k parts, 730 days,
 -- about 2,900 files) in about 2.9 s at about 600 MB peak RSS. intercom-export's convert should beat it.
 SET threads = 2;
 CREATE TEMP TABLE raw AS
-SELECT *, DATE '1970-01-01' + CAST(floor(created_at / 86400) AS INTEGER) AS date
+SELECT *, CAST(timezone('UTC', to_timestamp(created_at)) AS DATE) AS date
 FROM read_json('DUMP', format = 'newline_delimited', maximum_object_size = 67108864, columns = {
   id: 'VARCHAR', created_at: 'BIGINT', updated_at: 'BIGINT', waiting_since: 'BIGINT', snoozed_until: 'BIGINT',
   state: 'VARCHAR', open: 'BOOLEAN', read: 'BOOLEAN', title: 'VARCHAR', priority: 'VARCHAR',

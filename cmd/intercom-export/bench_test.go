@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/marcboeker/go-duckdb"
+	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/intercom-export/intercom-export/extract/intercomtest"
@@ -30,7 +30,7 @@ import (
 
 // The conversion benchmarks run `intercom-export convert` (built from this package) and the DuckDB peer
 // (bench/duckdb-peer.sql: the same flattening into the same four date-partitioned tables, 2 threads, run
-// by this test binary through go-duckdb) on the same NDJSON dump made by the fake workspace, each in a
+// by this test binary through duckdb-go) on the same NDJSON dump made by the fake workspace, each in a
 // process of its own, so that the peak RSS and CPU time reported are the process's (getrusage). See
 // bench/README.md.
 
