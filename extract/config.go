@@ -104,7 +104,7 @@ var versionPattern = regexp.MustCompile(`^(\d+)\.(\d+)$`)
 // Validate checks the configuration; each error names the problem and the fix.
 func (c Config) Validate() error {
 	if c.Token == "" {
-		return fmt.Errorf("%w: no access token: set INTERCOM_ACCESS_TOKEN to an Intercom access token", ErrConfig)
+		return fmt.Errorf("%w: no access token: set INTERCOM_ACCESS_TOKEN to an Intercom access token, or INTERCOM_ACCESS_TOKEN_FILE to a file holding one", ErrConfig)
 	}
 	if strings.ContainsAny(string(c.Token), " \t\r\n") {
 		return fmt.Errorf("%w: the access token contains white space: check INTERCOM_ACCESS_TOKEN", ErrConfig)

@@ -94,6 +94,9 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	start := time.Now()
+	w.written.Store(0)
+	w.writtenFiles.Store(0)
+	w.touchedTotal.Store(int64(len(w.touched)))
 	srcs, closeSrcs, err := w.sources()
 	if err != nil {
 		return Result{}, fmt.Errorf("load: commit: %w", err)
@@ -279,6 +282,12 @@ func (w *Writer) mergeAll(ctx context.Context, srcs []source) (results []partiti
 				r, err := w.mergePartition(gctx, job)
 				if err != nil {
 					return err
+				}
+				w.written.Add(1)
+				for i := range r.tables {
+					if r.tables[i].path != "" {
+						w.writtenFiles.Add(1)
+					}
 				}
 				mu.Lock()
 				results = append(results, r)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -46,6 +47,11 @@ type Writer struct {
 	// noSyncFS: sync each file and folder instead of one syncfs (see bulkSync).
 	noSyncFS bool
 
+	// touched is every partition an Add or Delete named: what Commit will write. written and
+	// writtenFiles count what it has written, for CommitProgress.
+	touched                             map[schemas.Date]struct{}
+	written, writtenFiles, touchedTotal atomic.Int64
+
 	// index is what the folder held when the run started; nil outside a Dataset (no index is written).
 	// nextIndex is what Commit wrote for after it.
 	index, nextIndex *folderIndex
@@ -77,7 +83,8 @@ func NewWriter(cfg Config) (*Writer, error) {
 	if err := os.Mkdir(staging, 0o755); err != nil {
 		return nil, fmt.Errorf("load: creating staging folder for run %q: %w", cfg.RunID, err)
 	}
-	return &Writer{cfg: cfg, staging: staging, byKey: make(map[memKey]int), deletes: make(map[schemas.Date]map[string]uint64)}, nil
+	return &Writer{cfg: cfg, staging: staging, byKey: make(map[memKey]int), deletes: make(map[schemas.Date]map[string]uint64),
+		touched: make(map[schemas.Date]struct{})}, nil
 }
 
 // RunID returns the run id naming the staging folder and temporary files.
@@ -85,6 +92,13 @@ func (w *Writer) RunID() string { return w.cfg.RunID }
 
 // BufferedBytes returns the estimated bytes of rows held in memory, including a spill in progress.
 func (w *Writer) BufferedBytes() int64 { return w.memBytes + w.spillBytes }
+
+// CommitProgress is how far a Commit has got: partitions merged and written of those it has to write
+// (every partition an Add or Delete named), and the files written so far. It may be called from any
+// goroutine while Commit runs.
+func (w *Writer) CommitProgress() (partitions, total, files int64) {
+	return w.written.Load(), w.touchedTotal.Load(), w.writtenFiles.Load()
+}
 
 // Add buffers a conversation's rows for rec.Date's partition, replacing any earlier Add of the same id
 // to that partition in this run. It keeps rec's strings and pointed-to values (it copies the slices):
@@ -113,6 +127,7 @@ func (w *Writer) Add(rec schemas.Record) error {
 	}
 	rec.SetCreatedDate() // whatever the caller set: a row's created_date and its partition never disagree
 	k := memKey{w.cfg.Partition.Key(rec.Date), rec.ID()}
+	w.touched[k.key] = struct{}{}
 	e := &entry{key: k.key, seq: w.seq, rec: rec, size: estimateSize(&rec)}
 	w.seq++
 	if i, ok := w.byKey[k]; ok {
@@ -163,6 +178,7 @@ func (w *Writer) Delete(conversationID string, date schemas.Date) {
 		return
 	}
 	k := memKey{w.cfg.Partition.Key(date), conversationID}
+	w.touched[k.key] = struct{}{}
 	if i, ok := w.byKey[k]; ok {
 		w.memBytes -= w.mem[i].size
 		w.mem[i] = nil

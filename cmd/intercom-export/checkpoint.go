@@ -56,12 +56,11 @@ func parseCheckpointEvery(s string) (checkpointPolicy, error) {
 
 // checkpoints is where a run stands with its checkpoints.
 type checkpoints struct {
-	policy       checkpointPolicy
-	processStart time.Time
-	baseID       string // this process's run id; its later segments are <baseID>-0002, ...
-	runID        string // the id of the run's first segment, of the first attempt when resuming
-	done         int    // checkpoints committed, by this process and the attempts it resumes
-	committed    int64  // conversations those checkpoints hold
+	policy    checkpointPolicy
+	baseID    string // this process's run id; its later segments are <baseID>-0002, ...
+	runID     string // the id of the run's first segment, of the first attempt when resuming
+	done      int    // checkpoints committed, by this process and the attempts it resumes
+	committed int64  // conversations those checkpoints hold
 	// resumed: the ids the checkpoints of the resumed run committed (full runs only), which need no
 	// retrieval when unchanged.
 	resumed    map[string]bool
@@ -89,7 +88,7 @@ func (t *commitTotals) add(r load.Result) {
 // not: its records stay until this run's own first commit replaces the state.
 func (ck *checkpoints) init(ds *load.Dataset, baseID string, p runPlan, policy checkpointPolicy, inState *load.Resume) error {
 	now := time.Now()
-	*ck = checkpoints{policy: policy, processStart: now, baseID: baseID, runID: baseID,
+	*ck = checkpoints{policy: policy, baseID: baseID, runID: baseID,
 		segmentIDs: map[string]bool{}, due: now.Add(policy.interval)}
 	r := p.resume
 	if r == nil {

@@ -23,6 +23,7 @@ import (
 // returns them, from files of saved answers, into the same layout with the same replace semantics as
 // export. The bookmark is left alone: nothing was asked of the API.
 func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	started := time.Now() // elapsed covers the whole run, opening the folder included
 	var out, logFormat, logLevel, partition string
 	var sourceJSON bool
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
@@ -31,7 +32,7 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	partitionFlag(fs, &partition)
 	fs.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	inputs, err := parseCommand(fs, args, stdout)
+	inputs, err := parseCommand(fs, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,6 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	defer run.close()
-	started := time.Now()
 	var read int64
 	src := func(ctx context.Context, ch chan<- extract.Conversation) error {
 		for _, name := range inputs {
@@ -90,7 +90,7 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if runErr == nil {
 		runErr = rejErr
 	}
-	sum := summary{Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(run.rej.items))}
+	sum := summary{Command: "convert", InputFiles: len(inputs), Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(run.rej.items))}
 	run.count(&sum, nil)
 	if runErr != nil {
 		sum.Elapsed = time.Since(started)
@@ -110,14 +110,16 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 		Deleted: []load.DeletedConversation{}, Failures: failures,
 		Counts: load.ManifestCounts{Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings}}
 	run.count(&sum, &m.Counts)
+	stopProgress := reportProgress(ctx, log, stderr, false, 0, commitProgress(run.writer))
 	res, err := run.ds.Commit(ctx, run.writer, m, nil)
+	stopProgress()
 	if err != nil {
 		return fmt.Errorf("publishing files: %w; %s is unchanged (its last committed state)", err, out)
 	}
 	sum.Conversations, sum.Parts, sum.Tags, sum.Ratings, sum.Files = res.Conversations, res.Parts, res.Tags, res.Ratings, len(res.Files)
 	sum.Elapsed = time.Since(started)
 	sum.print(stdout)
-	logSummary(log, sum, nil)
+	sum.log(log, nil)
 	if len(failures) > 0 {
 		return fmt.Errorf("%w: %d conversations could not be converted; they are in %s with their file, line and reason", errPartial, len(failures), rejectsPath)
 	}

@@ -186,9 +186,13 @@ func TestConvertReadsWhatPeopleSave(t *testing.T) {
 	want := t.TempDir()
 	convertRun(t, exitOK, "--out", want, write("all.ndjson", strings.Join(lines, "\n")))
 	got := t.TempDir()
-	stdout, _ := convertRun(t, exitOK, append([]string{"--out", got}, inputs...)...)
-	if !strings.Contains(stdout, "conversations 9,") {
-		t.Errorf("summary: %s", stdout)
+	stdout, logs := convertRun(t, exitOK, append([]string{"--out", got}, inputs...)...)
+	if !strings.Contains(stdout, "conversations 9,") || !strings.Contains(stdout, "read 9 conversations from 4 input files: rejected 0") ||
+		strings.Contains(stdout, "API calls") || strings.Contains(stdout, "listed") {
+		t.Errorf("summary does not speak of what convert does:\n%s", stdout)
+	}
+	if !strings.Contains(logs, `"input_files":4`) || !strings.Contains(logs, `"message":"convert finished"`) || strings.Contains(logs, "export finished") {
+		t.Errorf("last event is not convert's:\n%s", tail(logs, 800))
 	}
 	db := openDuckDB(t)
 	w, g := snapshot(t, db, want, nil), snapshot(t, db, got, nil)

@@ -23,7 +23,7 @@ func runDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	fs.StringVar(&o.Out, "out", "demo-out", "output folder")
 	fs.IntVar(&n, "conversations", 2000, "conversations in the fake workspace")
 	commonFlags(fs, &o)
-	if err := parseFlags(fs, args, stdout); err != nil {
+	if err := parseFlags(fs, args, nil, stdout); err != nil {
 		return err
 	}
 	if n < 0 {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +74,7 @@ func exportFlags(name string, o *exportOptions) *flag.FlagSet {
 	fs.StringVar(&o.Out, "out", "", "output folder (required)")
 	fs.StringVar(&o.Extract.Region, "region", "us", "data hosting region: us, eu or au")
 	fs.StringVar(&o.Extract.BaseURL, "base-url", "", "API base URL, overriding --region (https, or http on localhost)")
+	fs.String(configFlag, "", configFlagUsage)
 	commonFlags(fs, o)
 	return fs
 }
@@ -83,12 +83,13 @@ func exportFlags(name string, o *exportOptions) *flag.FlagSet {
 func exportCommandLine(name string, args []string, getenv env, stdout io.Writer) (exportOptions, error) {
 	var o exportOptions
 	fs := exportFlags(name, &o)
-	if err := parseFlags(fs, args, stdout); err != nil {
+	if err := parseFlags(fs, args, getenv, stdout); err != nil {
 		return o, err
 	}
 	// The token comes from the environment only: a flag value would show in `ps` and shell history.
-	o.Extract.Token = extract.Secret(strings.TrimSpace(getenv("INTERCOM_ACCESS_TOKEN")))
-	return o, nil
+	token, err := accessToken(getenv)
+	o.Extract.Token = extract.Secret(token)
+	return o, err
 }
 
 // window is what --since and --until say, resolved; nil where not given.
@@ -251,6 +252,7 @@ func prepare(o *exportOptions, stderr io.Writer) (prepared, error) {
 
 // export validates everything, then runs the pipeline, commits and prints the summary.
 func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) error {
+	began := time.Now() // elapsed covers the whole run, opening the folder (and waiting for it) included
 	p, err := prepare(&o, stderr)
 	if err != nil {
 		return err
@@ -272,7 +274,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	}
 	j := &exportJob{
 		o: o, log: log, logOut: logOut, terminal: terminal, client: client, run: run, loadCfg: loadCfg,
-		plan: plan(o, w, st, haveState, time.Now(), log), prev: st, havePrev: haveState,
+		plan: plan(o, w, st, haveState, began, log), prev: st, havePrev: haveState, began: began,
 		listed: map[string]bool{}, holdBack: -1,
 	}
 	if err := j.ck.init(run.ds, run.writer.RunID(), j.plan, every, st.Resume); err != nil {
@@ -293,6 +295,7 @@ type exportJob struct {
 	plan     runPlan
 	prev     load.State // the folder's state: its bookmark stays until the run finishes
 	havePrev bool
+	began    time.Time // when this process started the run, before it opened the folder
 
 	mu       sync.Mutex
 	listed   map[string]bool
@@ -434,14 +437,14 @@ func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
 
 	prog := ex.Progress()
 	sum := summary{
-		Listed: prog.Listed, Skipped: prog.Skipped, Retrieved: prog.Retrieved, NotFound: prog.NotFound,
+		Command: "export", Listed: prog.Listed, Skipped: prog.Skipped, Retrieved: prog.Retrieved, NotFound: prog.NotFound,
 		Truncated: counts.Truncated, Warnings: counts.Warnings, Rejected: int64(len(run.rej.items)), Failed: prog.Failed,
 	}
 	run.count(&sum, nil)
 	if runErr != nil {
 		j.finishSummary(&sum, load.Result{}, stdout)
 		err := j.failed(ctx, runErr)
-		logSummary(log, sum, err)
+		sum.log(log, err)
 		return err
 	}
 
@@ -449,7 +452,9 @@ func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
 	m.Deletions, m.Warnings = deletions, warnings
 	next := j.finalState(deletions)
 	m.BookmarkNew = next.Bookmark
+	stopProgress = reportProgress(ctx, log, j.logOut, j.terminal, 0, commitProgress(run.writer))
 	res, err := j.run.ds.Commit(ctx, run.writer, m, next)
+	stopProgress()
 	if err == nil {
 		err = run.ds.RemoveCheckpointIDs("")
 	}
@@ -457,7 +462,7 @@ func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		err = j.failed(ctx, fmt.Errorf("publishing files: %w", err))
 	}
-	logSummary(log, sum, err)
+	sum.log(log, err)
 	if err != nil {
 		return err
 	}
@@ -479,10 +484,7 @@ func (j *exportJob) finishSummary(sum *summary, last load.Result, stdout io.Writ
 	total.add(last)
 	sum.Conversations, sum.Parts, sum.Tags, sum.Ratings = total.Conversations, total.Parts, total.Tags, total.Ratings
 	sum.Files, sum.Deleted = total.Files, total.Deleted+len(j.deleted)
-	sum.Elapsed = time.Since(j.plan.started)
-	if j.plan.resume != nil {
-		sum.Elapsed = time.Since(j.ck.processStart) // this attempt's
-	}
+	sum.Elapsed = time.Since(j.began) // this attempt's, when it resumes another
 	sum.print(stdout)
 }
 
@@ -594,17 +596,4 @@ func (j *exportJob) finalState(deletions string) *load.State {
 	}
 	st.Bookmark, st.NoBookmark = next, false
 	return st
-}
-
-func logSummary(log zerolog.Logger, s summary, err error) {
-	ev := log.Info()
-	if err != nil {
-		ev = log.Error().Err(err)
-	}
-	ev.Int64("listed", s.Listed).Int64("skipped", s.Skipped).Int64("retrieved", s.Retrieved).
-		Int64("conversations", s.Conversations).Int64("parts", s.Parts).Int64("tags", s.Tags).
-		Int64("ratings", s.Ratings).Int("files", s.Files).Int("deleted", s.Deleted).Int64("truncated", s.Truncated).
-		Int64("rejected", s.Rejected).Int64("superseded", s.Superseded).Int64("stale", s.Stale).Int64("warnings", s.Warnings).Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
-		Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Int64("elapsed_ms", s.Elapsed.Milliseconds()).
-		Msg("export finished")
 }

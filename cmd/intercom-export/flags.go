@@ -12,6 +12,7 @@ import (
 type commandHelp struct {
 	usage, about, example string
 	token                 bool // the command reads INTERCOM_ACCESS_TOKEN
+	fixedFlags            bool // the command reads no INTERCOM_EXPORT_<FLAG> variable
 }
 
 var helps = map[string]commandHelp{
@@ -21,7 +22,7 @@ var helps = map[string]commandHelp{
 	"check": {usage: "intercom-export check --out DIR [flags of export]", token: true,
 		about:   "Tries what a run needs, sending only a few read requests and writing nothing: the token and its\nworkspace (GET /me), the pinned API version, the app's permissions, the output folder and its lock;\nthen says what a run with these flags would do.",
 		example: "INTERCOM_ACCESS_TOKEN=... intercom-export check --out /data/intercom"},
-	"demo": {usage: "intercom-export demo [--out DIR] [flags]",
+	"demo": {usage: "intercom-export demo [--out DIR] [flags]", fixedFlags: true,
 		about:   "Runs the export pipeline against a fake workspace served on localhost.",
 		example: "intercom-export demo --out demo-out --conversations 500"},
 	"convert": {usage: "intercom-export convert --out DIR FILE...",
@@ -38,24 +39,31 @@ var helps = map[string]commandHelp{
 const exitCodesHelp = "Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 partial export,\n75 another run holds the output folder."
 
 // parseFlags parses a command's flags and refuses positional arguments; see parseCommand.
-func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
-	rest, err := parseCommand(fs, args, stdout)
+func parseFlags(fs *flag.FlagSet, args []string, getenv env, stdout io.Writer) error {
+	rest, err := parseCommand(fs, args, getenv, stdout)
 	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("%w: unexpected argument %q (see intercom-export %s --help)", errUsage, rest[0], fs.Name())
 	}
 	return err
 }
 
-// parseCommand parses a command's flags and returns the arguments after them. --help prints the
+// parseCommand parses a command's flags and returns the arguments after them. A flag not on the
+// command line is taken from INTERCOM_EXPORT_<FLAG> (see settingsFromEnvironment), then from the
+// --config file of the commands that have one; a nil getenv reads neither. --help prints the
 // command's help on stdout; a bad flag is one line of usage error, with a guess at the flag meant,
 // instead of the flag package's message, flag list and message again.
-func parseCommand(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+func parseCommand(fs *flag.FlagSet, args []string, getenv env, stdout io.Writer) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	err := fs.Parse(args)
+	if err == nil && getenv != nil {
+		err = settingsFromEnvironment(fs, getenv)
+	}
 	switch {
 	case err == nil:
 		return fs.Args(), nil
+	case errors.Is(err, errUsage):
+		return nil, err
 	case errors.Is(err, flag.ErrHelp):
 		printHelp(stdout, fs)
 		return nil, errHelp
@@ -90,8 +98,20 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 		}
 		fmt.Fprintf(w, "  %-28s %s\n", name, usage)
 	})
+	fmt.Fprintln(w, "\nEnvironment:")
 	if h.token {
-		fmt.Fprintln(w, "\nEnvironment:\n  INTERCOM_ACCESS_TOKEN        the access token of your Intercom app (never a flag: flags show in ps)")
+		fmt.Fprintf(w, "  %-28s %s\n", "INTERCOM_ACCESS_TOKEN", "the access token of your Intercom app (never a flag: flags show in ps)")
+		fmt.Fprintf(w, "  %-28s %s\n", "INTERCOM_ACCESS_TOKEN_FILE", "or a file holding it (a container secret); not both")
+	}
+	if h.fixedFlags {
+		fmt.Fprintln(w, "  (none: this command reads only its command line)")
+	} else {
+		fmt.Fprintf(w, "  %-28s %s\n", envPrefix+"<FLAG>", "any flag, e.g. "+envName("log-format")+"=json for --log-format")
+		if fs.Lookup(configFlag) != nil {
+			fmt.Fprintf(w, "  %-28s %s\n", "", "a flag given wins over its variable, which wins over --config, which wins over the default")
+		} else {
+			fmt.Fprintf(w, "  %-28s %s\n", "", "a flag given wins over its variable, which wins over the default")
+		}
 	}
 	fmt.Fprintf(w, "\n%s\n", exitCodesHelp)
 	if h.example != "" {

@@ -166,7 +166,7 @@ func TestConfigErrorsFailBeforeAnyRequest(t *testing.T) {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitUsage, stdout, tail(stderr, 2000))
 			}
 			msg := stderr // an unknown --log-format leaves plain text
-			if logFormatOf(args[1:], io.Discard) == "json" {
+			if logFormatOf(args[1:], func(string) string { return "" }, io.Discard) == "json" {
 				msg = failureEvent(t, stderr, exitUsage)
 			}
 			for _, w := range tc.want {

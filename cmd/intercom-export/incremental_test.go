@@ -299,14 +299,28 @@ func TestSecondRunOnTheSameFolderIsRefused(t *testing.T) {
 	// With --wait, the run starts once the holder lets go.
 	var e syncBuffer
 	done := make(chan int)
+	began := time.Now()
 	go func() {
 		done <- run(context.Background(), []string{"export", "--out", out, "--base-url", srv.URL, "--log-format", "json", "--wait", "5m"},
-			func(string) string { return testToken }, io.Discard, &e)
+			mapEnv(map[string]string{"INTERCOM_ACCESS_TOKEN": testToken}), io.Discard, &e)
 	}()
 	waitFor(t, "the run to wait for the lock", func() bool { return strings.Contains(e.String(), "waiting for the run that holds the folder") })
+	time.Sleep(500 * time.Millisecond) // the wait the summary must count: it measures the whole run
 	held.Close()
+	waited := time.Since(began)
 	if code := <-done; code != exitOK {
 		t.Fatalf("the waiting run exited %d:\n%s", code, tail(e.String(), 2000))
+	}
+	var finished struct {
+		ElapsedMS int64 `json:"elapsed_ms"`
+	}
+	for _, line := range strings.Split(e.String(), "\n") {
+		if strings.Contains(line, `"export finished"`) {
+			json.Unmarshal([]byte(line), &finished)
+		}
+	}
+	if finished.ElapsedMS < waited.Milliseconds() {
+		t.Errorf("elapsed_ms %d leaves out the %d ms the run waited for the folder", finished.ElapsedMS, waited.Milliseconds())
 	}
 	if got := srv.Stats().RetrieveRequests; got != 10 {
 		t.Errorf("the waiting run retrieved %d conversations, want 10", got)

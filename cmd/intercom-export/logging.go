@@ -47,10 +47,13 @@ func (timestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
 	e.Str(zerolog.TimestampFieldName, time.Now().UTC().Format(logTime))
 }
 
-// logFormatOf finds the log format a command line asks for, so that an error found before the logger
+// logFormatOf finds the log format a command line (or INTERCOM_EXPORT_LOG_FORMAT) asks for, so that an error found before the logger
 // exists (a usage error) is still written in it.
-func logFormatOf(args []string, stderr io.Writer) string {
+func logFormatOf(args []string, getenv env, stderr io.Writer) string {
 	format := "auto"
+	if v := getenv(envName("log-format")); v != "" {
+		format = v
+	}
 	for i, a := range args {
 		switch {
 		case (a == "--log-format" || a == "-log-format") && i+1 < len(args):

@@ -101,7 +101,10 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "intercom-export: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-	return exitCode(err, stderr, logFormatOf(args[1:], stderr))
+	if args[0] == "demo" {
+		getenv = func(string) string { return "" } // demo reads only its command line
+	}
+	return exitCode(err, stderr, logFormatOf(args[1:], getenv, stderr))
 }
 
 // errUsage marks errors in the command line or configuration, reported before any request is sent.

@@ -28,7 +28,9 @@ type source func(ctx context.Context, out chan<- extract.Conversation) error
 
 // summary is what a run did, printed at its end.
 type summary struct {
-	Listed, Skipped, Retrieved          int64
+	Command                             string // export, or convert, which reads files instead of the API
+	Listed, Skipped, Retrieved          int64  // for convert, Retrieved is the conversations read
+	InputFiles                          int    // convert's
 	Conversations, Parts, Tags, Ratings int64
 	Files                               int
 	Deleted                             int
@@ -41,9 +43,35 @@ type summary struct {
 
 func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "conversations %d, parts %d, tags %d, ratings %d, files %d, deleted %d\n", s.Conversations, s.Parts, s.Tags, s.Ratings, s.Files, s.Deleted)
+	if s.Command == "convert" {
+		fmt.Fprintf(w, "read %d conversations from %d input files: rejected %d, superseded %d, stale %d, truncated %d, warnings %d\n",
+			s.Retrieved, s.InputFiles, s.Rejected, s.Superseded, s.Stale, s.Truncated, s.Warnings)
+		fmt.Fprintf(w, "elapsed %s\n", s.Elapsed.Round(time.Millisecond))
+		return
+	}
 	fmt.Fprintf(w, "listed %d, skipped unchanged %d, retrieved %d, truncated %d, rejected %d, failed %d, deleted while running %d, superseded %d, stale %d, warnings %d\n",
 		s.Listed, s.Skipped, s.Retrieved, s.Truncated, s.Rejected, s.Failed, s.NotFound, s.Superseded, s.Stale, s.Warnings)
 	fmt.Fprintf(w, "API calls %d, retries %d, rate limited %d, elapsed %s\n", s.Calls, s.Retries, s.RateLimited, s.Elapsed.Round(time.Millisecond))
+}
+
+// log writes the summary as the run's last event: "export finished" or "convert finished", with the
+// figures of its command.
+func (s summary) log(log zerolog.Logger, err error) {
+	ev := log.Info()
+	if err != nil {
+		ev = log.Error().Err(err)
+	}
+	ev.Int64("conversations", s.Conversations).Int64("parts", s.Parts).Int64("tags", s.Tags).
+		Int64("ratings", s.Ratings).Int("files", s.Files).Int("deleted", s.Deleted).Int64("truncated", s.Truncated).
+		Int64("rejected", s.Rejected).Int64("superseded", s.Superseded).Int64("stale", s.Stale).Int64("warnings", s.Warnings)
+	if s.Command == "convert" {
+		ev.Int("input_files", s.InputFiles).Int64("read", s.Retrieved).Int64("elapsed_ms", s.Elapsed.Milliseconds()).Msg("convert finished")
+		return
+	}
+	ev.Int64("listed", s.Listed).Int64("skipped", s.Skipped).Int64("retrieved", s.Retrieved).
+		Int64("failed", s.Failed).Int64("not_found", s.NotFound).Int64("api_calls", s.Calls).
+		Int64("retries", s.Retries).Int64("rate_limited", s.RateLimited).Int64("elapsed_ms", s.Elapsed.Milliseconds()).
+		Msg("export finished")
 }
 
 // stageBuffer is small: it only smooths bursts between stages; back-pressure does the rest.

@@ -9,15 +9,28 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/intercom-export/intercom-export/load"
 )
 
 // progressSnapshot is how far a run has got.
 type progressSnapshot struct {
 	Listed      int64 // conversations found so far
-	Done        int64 // conversations dealt with: retrieved, gone or failed
-	Total       int64 // conversations to deal with, -1 while the listing goes on
+	Done        int64 // conversations dealt with: retrieved, gone or failed; in the commit, partitions written
+	Total       int64 // conversations to deal with, -1 while the listing goes on; in the commit, partitions to write
 	Retries     int64
 	RateLimited int64 // 429 answers
+	// Committing: the run is writing its files (Done and Total count partitions, Files the files).
+	Committing bool
+	Files      int64
+}
+
+// commitProgress reads a commit's progress from its Writer.
+func commitProgress(w *load.Writer) progressSource {
+	return func() progressSnapshot {
+		done, total, files := w.CommitProgress()
+		return progressSnapshot{Committing: true, Done: done, Total: total, Files: files}
+	}
 }
 
 // progressSource reads the run's counters; it is called from the reporter's goroutine.
@@ -100,6 +113,17 @@ func eta(s progressSnapshot, rate float64) time.Duration {
 // formatProgress is the terminal's progress line.
 func formatProgress(s progressSnapshot, rate float64) string {
 	var b strings.Builder
+	if s.Committing {
+		fmt.Fprintf(&b, "writing files: %d partitions of %d", s.Done, s.Total)
+		if s.Total > 0 {
+			fmt.Fprintf(&b, " (%d%%)", s.Done*100/s.Total)
+		}
+		fmt.Fprintf(&b, ", %d files", s.Files)
+		if d := eta(s, rate); d >= 0 {
+			fmt.Fprintf(&b, " · ETA %s", d.Round(time.Second))
+		}
+		return b.String()
+	}
 	if s.Total >= 0 {
 		fmt.Fprintf(&b, "retrieved %d/%d", s.Done, s.Total)
 		if s.Total > 0 {
@@ -118,6 +142,14 @@ func formatProgress(s progressSnapshot, rate float64) string {
 
 // logProgress is the progress event of JSON logs. total and eta_s are left out until known.
 func logProgress(log zerolog.Logger, s progressSnapshot, rate float64) {
+	if s.Committing {
+		ev := log.Info().Int64("partitions_written", s.Done).Int64("partitions_total", s.Total).Int64("files_written", s.Files)
+		if d := eta(s, rate); d >= 0 {
+			ev = ev.Int64("eta_s", int64(d.Round(time.Second)/time.Second))
+		}
+		ev.Msg("commit progress")
+		return
+	}
 	ev := log.Info().Int64("listed", s.Listed).Int64("done", s.Done)
 	if s.Total >= 0 {
 		ev = ev.Int64("total", s.Total)

@@ -143,3 +143,33 @@ func TestRateMeterSlidesOverTheWindow(t *testing.T) {
 		t.Errorf("rate %v, want 10: the fast start is older than the window", got)
 	}
 }
+
+// During the commit, the progress says how many partitions of how many are written, and how many files.
+func TestCommitProgressLineAndEvents(t *testing.T) {
+	var calls atomic.Int64
+	src := func() progressSnapshot {
+		n := calls.Add(1)
+		return progressSnapshot{Committing: true, Done: min(n, 730), Total: 730, Files: 3 * min(n, 730)}
+	}
+	var line syncBuffer
+	stop := reportProgress(context.Background(), zerolog.Nop(), &line, true, 0, src)
+	waitFor(t, "a commit progress line", func() bool { return strings.Contains(line.String(), " partitions of 730") })
+	stop()
+	if out := line.String(); !strings.Contains(out, "writing files: ") || !strings.Contains(out, " files") || strings.Contains(out, "retrieved") {
+		t.Errorf("commit progress line: %q", out)
+	}
+
+	var logs syncBuffer
+	stop = reportProgress(context.Background(), zerolog.New(&logs), &logs, false, 5*time.Millisecond, src)
+	waitFor(t, "commit progress events", func() bool { return strings.Count(logs.String(), `"eta_s"`) >= 1 })
+	stop()
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if ev["message"] != "commit progress" || ev["partitions_total"] != 730.0 || ev["files_written"] == nil || ev["partitions_written"] == nil {
+			t.Errorf("event %v", ev)
+		}
+	}
+}

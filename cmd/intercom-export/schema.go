@@ -11,13 +11,13 @@ import (
 	"github.com/intercom-export/intercom-export/schemas"
 )
 
-func runSchema(_ context.Context, args []string, _ env, stdout, stderr io.Writer) error {
+func runSchema(_ context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("schema", flag.ContinueOnError)
 	format := fset.String("format", "markdown", "what to print: "+strings.Join(schemas.Formats, ", "))
 	dir := fset.String("dir", "DIR", "the output folder as the engine names it: a path (duckdb), gs://bucket/prefix (bigquery), @stage/prefix (snowflake), s3://bucket/prefix (athena)")
 	var partition string
 	partitionFlag(fset, &partition)
-	if err := parseFlags(fset, args, stdout); err != nil {
+	if err := parseFlags(fset, args, getenv, stdout); err != nil {
 		return err
 	}
 	p, err := schemas.ParsePartitioning(partition)

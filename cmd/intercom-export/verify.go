@@ -11,9 +11,9 @@ import (
 	"github.com/intercom-export/intercom-export/load"
 )
 
-func runVerify(ctx context.Context, args []string, _ env, stdout, stderr io.Writer) error {
+func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
-	rest, err := parseCommand(fset, args, stdout)
+	rest, err := parseCommand(fset, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
