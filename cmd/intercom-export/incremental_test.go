@@ -275,6 +275,46 @@ func TestDeletedConversationsDisappear(t *testing.T) {
 	}
 }
 
+// A conversation the folder did not hold, created after the last run, retrieved by this one and then
+// deleted while it runs is removed from the partition this run added it to: the deletions listing at
+// the end of the run names it, and the run must not publish it.
+func TestConversationDeletedAfterThisRunAddedItIsNotPublished(t *testing.T) {
+	t.Parallel()
+	ws := intercomtest.NewWorkspace(26, 40)
+	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, Latency: 5 * time.Millisecond})
+	defer srv.Close()
+	out := t.TempDir()
+	exportRun(t, srv, out, exitOK)
+
+	now := time.Now().Unix()
+	born := ws.Conversations()[3]
+	born.ID, born.CreatedAt, born.UpdatedAt = ws.NewID(), now-120, now-60 // listed before the others
+	for i := range born.Parts {
+		born.Parts[i].ID = fmt.Sprintf("%s-%d", born.ID, i)
+	}
+	ws.Add(born)
+	changeSome(t, ws, 5, now) // retrieved after it, which leaves the run time to see the deletion
+	srv.ResetStats()
+	deleted := make(chan struct{})
+	go func() {
+		defer close(deleted)
+		for srv.Stats().Retrieved[born.ID] == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		ws.Delete(born.ID, time.Now().Unix())
+	}()
+	exportRun(t, srv, out, exitOK, "--concurrency", "1")
+	<-deleted
+
+	db := openDuckDB(t)
+	for _, name := range []string{"conversations", "conversation_parts", "conversation_tags", "conversation_ratings"} {
+		if got := scalar(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE conversation_id = '%s'", table(out, name), born.ID)); got != "0" {
+			t.Errorf("%s holds %s rows of %s, deleted after the run retrieved it", name, got, born.ID)
+		}
+	}
+	requireSameAsFreshExport(t, db, srv, out)
+}
+
 func TestSecondRunOnTheSameFolderIsRefused(t *testing.T) {
 	ws := intercomtest.NewWorkspace(25, 10)
 	srv := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
