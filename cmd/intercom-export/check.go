@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/intercom-export/intercom-export/extract"
 	"github.com/intercom-export/intercom-export/load"
 )
@@ -53,6 +55,9 @@ func runCheck(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	if err := olderFiles(o, p.log); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "a run would  %s\n", describePlan(plan(o, p.window, st, haveState, time.Now(), p.log)))
 	return nil
 }
@@ -83,4 +88,19 @@ func describePlan(p runPlan) string {
 		s += fmt.Sprintf(", resuming run %s (%d checkpoints, %d conversations committed)", r.RunID, r.Checkpoints, r.Conversations)
 	}
 	return s
+}
+
+// olderFiles refuses a folder that holds files of another schema (an older version of the tool wrote
+// them), unless the run is --full, which rewrites every partition and is only warned: a table whose
+// files disagree on their columns breaks readers that take the schema from one file.
+func olderFiles(o exportOptions, log zerolog.Logger) error {
+	switch err := load.OlderFiles(o.Out); {
+	case err == nil || !errors.Is(err, load.ErrOlderFiles):
+		return err
+	case o.Full:
+		log.Warn().Err(err).Msg("this --full run rewrites every partition in this version's schema")
+		return nil
+	default:
+		return fmt.Errorf("%w: %w; a run without --full would publish new files beside them, and readers would see two schemas in one table: run once with --full (it retrieves every conversation and rewrites every partition in this version's schema), or export into a new folder", errUsage, err)
+	}
 }

@@ -268,6 +268,9 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer run.close()
+	if err := olderFiles(o, log); err != nil {
+		return err
+	}
 	st, haveState, err := run.ds.State()
 	if err != nil {
 		return err
