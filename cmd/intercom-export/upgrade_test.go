@@ -59,7 +59,7 @@ func TestFolderOfAnOlderSchemaIsRewrittenNotMixed(t *testing.T) {
 		"convert": {"convert", "--out", out, dump(t, intercomtest.NewWorkspace(28, 3), "2.16")},
 	} {
 		code, _, stderr := cli(t, testToken, args...)
-		for _, want := range []string{"written by intercom-export version v0.9.0", "column message_body", "new folder"} {
+		for _, want := range []string{"written by intercom-export version v0.9.0", "column created_date (date32 not null) is missing", "more differences", "new folder"} {
 			if code != exitUsage || !strings.Contains(stderr, want) {
 				t.Errorf("%s on the older folder: exit %d, want %d and a message with %q:\n%s", name, code, exitUsage, want, tail(stderr, 1500))
 			}
