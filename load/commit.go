@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -39,11 +40,14 @@ type File struct {
 	Partition string
 	// Path is the published file, relative to Dir: <table>/<Partition>/data.parquet.
 	Path string
-	// TempPath is where the new file was written before the rename, relative to Dir; empty when
-	// Removed.
+	// TempPath is the staged object the new file was uploaded to before publishing (in a folder, a
+	// hidden file next to Path); empty when Removed.
 	TempPath string
-	Rows     int64
-	Bytes    int64
+	// Local is the local file the new file was written to, for checks before it is uploaded; it is
+	// gone once uploaded to a bucket.
+	Local string `json:"-"`
+	Rows  int64
+	Bytes int64
 	// Removed is set when the partition has no rows left for the table: its file is deleted.
 	Removed bool
 	// ReplacedRows counts the rows of the previous file that were dropped (replaced or deleted).
@@ -108,7 +112,7 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 		mark = time.Now()
 	}
 
-	// Phase 1: write every new file under its temporary name.
+	// Phase 1: write every new file locally, check it, and upload it under its staged name.
 	results, err := w.mergeAll(ctx, srcs)
 	if cerr := closeSrcs(); err == nil {
 		err = cerr
@@ -118,36 +122,42 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 		pend = append(pend, w.pendingFiles(&results[i])...)
 	}
 	phase("write")
+	files := func() []File {
+		out := make([]File, len(pend))
+		for i := range pend {
+			out[i] = pend[i].File
+		}
+		return out
+	}
 	if err == nil {
 		err = w.writeIndex(results)
 	}
+	if err == nil && w.cfg.Check != nil {
+		if err = w.cfg.Check(files()); err != nil {
+			err = fmt.Errorf("checking the new files: %w", err)
+		}
+		phase("check")
+	}
 	if err == nil {
-		// Every new file, and every folder made for one, must be on disk before the journal is: one
-		// syncfs covers them all (see durable).
-		err = w.durable(pend)
+		// Every new file, and every folder made for one, must be durable before the journal is.
+		err = w.durable(ctx, pend)
 		phase("sync")
 	}
 	if err != nil {
-		w.removeIndexTemp()
-		removeTemps(pend)
+		w.removeUnpublished(pend)
 		return Result{}, fmt.Errorf("load: commit: %w", err)
 	}
 
 	if hook := w.cfg.BeforePublish; hook != nil {
-		files := make([]File, len(pend))
-		for i := range pend {
-			files[i] = pend[i].File
-		}
-		if err := hook(files); err != nil {
-			w.removeIndexTemp()
-			removeTemps(pend)
+		if err := hook(files()); err != nil {
+			w.removeUnpublished(pend)
 			return Result{}, fmt.Errorf("load: commit: before publish: %w", err)
 		}
 		phase("before_publish")
 	}
 
-	// Phase 2: rename into place.
-	res, err := w.publish(pend)
+	// Phase 2: publish (rename or copy) into place. Past the commit point: not interruptible.
+	res, err := w.publish(context.WithoutCancel(ctx), pend)
 	if err != nil {
 		return res, fmt.Errorf("load: commit: %w", err)
 	}
@@ -406,10 +416,6 @@ func (w *Writer) feed(ctx context.Context, srcs []source, jobs chan<- *partition
 	return upTo(0, true)
 }
 
-// tempName is the name new files are written under next to data.parquet. The leading dot and the
-// suffix keep it out of `*.parquet` globs; the run id keeps runs apart.
-func (w *Writer) tempName() string { return "." + DataFile + "." + w.cfg.RunID + ".tmp" }
-
 // pendingFiles turns what merging a partition wrote into the files Commit publishes.
 func (w *Writer) pendingFiles(r *partitionResult) []pending {
 	dir := w.cfg.Partition.Dir(r.key)
@@ -417,7 +423,7 @@ func (w *Writer) pendingFiles(r *partitionResult) []pending {
 	for i := range r.tables {
 		t := &r.tables[i]
 		f := File{
-			Table: Tables[i], Date: r.key, Partition: dir, Path: filepath.Join(Tables[i], dir, DataFile),
+			Table: Tables[i], Date: r.key, Partition: dir, Path: path.Join(Tables[i], dir, DataFile),
 			Rows: t.rows, Bytes: t.size, ReplacedRows: t.replaced, Added: t.added, Existed: t.existed,
 		}
 		switch {
@@ -429,74 +435,81 @@ func (w *Writer) pendingFiles(r *partitionResult) []pending {
 		case t.rows == 0:
 			// nothing was there and nothing is
 		default:
-			f.TempPath = filepath.Join(Tables[i], dir, w.tempName())
+			f.TempPath, _ = w.store.Stage(w.cfg.RunID, f.Path)
+			f.Local = t.path
 			out = append(out, pending{File: f, temp: t.path, created: t.created})
 		}
 	}
 	return out
 }
 
-// writeIndex writes the folder's next index under its temporary name, when the Writer has an index.
+// writeIndex writes the folder's next index to a local file for its staged name, when the Writer has
+// an index.
 func (w *Writer) writeIndex(results []partitionResult) error {
 	if w.index == nil {
 		return nil
 	}
 	w.nextIndex = w.index.next(w.cfg.Partition, results)
-	if err := writeIndexTemp(w.indexTempPath(), w.nextIndex); err != nil {
+	staged, local := w.store.Stage(w.cfg.RunID, indexName)
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(local, w.nextIndex.encode(), 0o644); err != nil {
 		return fmt.Errorf("writing the index: %w", err)
 	}
+	w.indexStaged, w.indexLocal = staged, local
 	return nil
 }
 
-// indexTempRel is where Commit writes the folder's next index, relative to Dir; empty when the Writer
-// writes none (outside a Dataset).
-func (w *Writer) indexTempRel() string {
-	if w.index == nil {
-		return ""
+// uploadWorkers is how many files are uploaded, or published, at once: a bucket answers each request
+// in tens of milliseconds whatever its size, a folder renames in microseconds.
+const uploadWorkers = 16
+
+// removeUnpublished removes what a Commit that failed before its commit point wrote: the local files,
+// the folders made for them, and the staged objects.
+func (w *Writer) removeUnpublished(pend []pending) {
+	removeTemps(pend)
+	ctx := context.Background()
+	for _, p := range pend {
+		if p.TempPath != "" {
+			w.store.Remove(ctx, p.TempPath)
+		}
 	}
-	return filepath.Join(StateDir, "."+indexFile+"."+w.cfg.RunID+".tmp")
+	if w.indexStaged != "" {
+		os.Remove(w.indexLocal)
+		w.store.Remove(ctx, w.indexStaged)
+		w.indexStaged, w.indexLocal = "", ""
+	}
 }
 
-func (w *Writer) indexTempPath() string { return filepath.Join(w.cfg.Dir, w.indexTempRel()) }
-
-func (w *Writer) removeIndexTemp() {
-	if w.index != nil {
-		os.Remove(w.indexTempPath())
-	}
-}
-
-// publish renames the temporary files into place, removes emptied files and syncs the folders that
-// changed. It stops at the first error, removing the temporary files not yet published.
-func (w *Writer) publish(pend []pending) (Result, error) {
+// publish makes every staged file visible under its final name, removes emptied files, and makes that
+// durable. It stops at the first error: the journal completes the rest.
+func (w *Writer) publish(ctx context.Context, pend []pending) (Result, error) {
 	var res Result
-	dirs := make(map[string]bool) // folders whose entries changed and need an fsync
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(uploadWorkers)
+	names := make([]string, len(pend))
 	for i := range pend {
 		p := &pend[i]
-		final := filepath.Join(w.cfg.Dir, p.Path)
-		partDir := filepath.Dir(final)
-		if p.Removed {
-			if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				removeTemps(pend[i:])
-				return res, fmt.Errorf("removing %s: %w", p.Path, err)
+		names[i] = p.Path
+		g.Go(func() error {
+			if p.Removed {
+				if err := w.store.Remove(gctx, p.Path); err != nil {
+					return fmt.Errorf("removing %s: %w", p.Path, err)
+				}
+				return nil
 			}
-			// The empty folder goes too, else it would read as an empty partition; something else
-			// living in it (a user's file, another run's temp) keeps it.
-			if os.Remove(partDir) == nil {
-				delete(dirs, partDir)
-				dirs[filepath.Dir(partDir)] = true
-			} else {
-				dirs[partDir] = true
+			if err := w.store.Publish(gctx, p.TempPath, p.Path); err != nil {
+				return fmt.Errorf("publishing %s: %w", p.Path, err)
 			}
-		} else {
-			if err := os.Rename(p.temp, final); err != nil {
-				removeTemps(pend[i:])
-				return res, fmt.Errorf("publishing %s: %w", p.Path, err)
-			}
-			dirs[partDir] = true
-			for _, c := range p.created {
-				dirs[filepath.Dir(c)] = true
-			}
-		}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	for i := range pend {
+		p := &pend[i]
 		res.Files = append(res.Files, p.File)
 		switch p.Table {
 		case schemas.TableConversations:
@@ -509,78 +522,49 @@ func (w *Writer) publish(pend []pending) (Result, error) {
 			res.Ratings += p.Added
 		}
 	}
-	if w.index != nil {
-		if err := os.Rename(w.indexTempPath(), filepath.Join(w.cfg.Dir, StateDir, indexFile)); err != nil {
-			return res, fmt.Errorf("publishing the index: %w", err)
-		}
-		dirs[filepath.Join(w.cfg.Dir, StateDir)] = true
-	}
-	// Deepest first, so that a folder's own entry is synced after its content.
-	sorted := make([]string, 0, len(dirs))
-	for d := range dirs {
-		sorted = append(sorted, d)
-	}
-	if w.bulkSync() {
-		switch err := syncFS(w.cfg.Dir); {
-		case err == nil:
-			return res, nil
-		case !errors.Is(err, errSyncFSUnsupported):
-			return res, err
-		}
-	}
-	slices.SortFunc(sorted, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	for _, d := range sorted {
-		if err := syncDir(d); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return res, w.store.Sync(ctx, names)
 }
 
 // errSyncFSUnsupported is syncFS's answer where syncfs(2) does not exist.
 var errSyncFSUnsupported = errors.New("syncfs is not supported")
 
 // bulkSync reports whether Commit makes its files durable with one syncfs(2) on the output folder's
-// filesystem instead of an fsync per file and per folder.
+// filesystem (or by uploading them) instead of an fsync per file and per folder.
 func (w *Writer) bulkSync() bool { return !w.noSyncFS && runtime.GOOS == "linux" }
 
-// durable makes the files of phase 1 and the folders created for them durable, before the journal
-// names them. Written without an fsync each (see bulkSync), they are flushed by one syncfs; where
-// syncfs is missing, each is synced on its own.
-func (w *Writer) durable(pend []pending) error {
-	bulk := w.bulkSync()
-	if bulk {
-		err := syncFS(w.cfg.Dir)
-		if !errors.Is(err, errSyncFSUnsupported) {
-			return err
-		}
-		w.noSyncFS = true
-	}
-	// Without bulk syncing, merged files were synced as they were closed; the index was not.
-	dirs := map[string]bool{}
-	if w.index != nil {
-		if err := syncFile(w.indexTempPath()); err != nil {
-			return err
-		}
-	}
-	for _, p := range pend {
-		if p.temp == "" || !bulk {
+// durable uploads the files of phase 1 (and the index) under their staged names and makes them
+// durable, before the journal names them. In a folder the files are already there, written without an
+// fsync each (see bulkSync): one Sync flushes them.
+func (w *Writer) durable(ctx context.Context, pend []pending) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(uploadWorkers)
+	var names []string
+	for i := range pend {
+		p := &pend[i]
+		if p.temp == "" {
 			continue
 		}
-		if err := syncFile(p.temp); err != nil {
-			return err
-		}
-		dirs[filepath.Dir(p.temp)] = true
-		for _, c := range p.created {
-			dirs[filepath.Dir(c)] = true
-		}
+		names = append(names, p.TempPath)
+		g.Go(func() error {
+			if err := w.store.Upload(gctx, p.TempPath, p.temp); err != nil {
+				return fmt.Errorf("uploading %s: %w", p.Path, err)
+			}
+			return nil
+		})
 	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return err
-		}
+	if w.indexStaged != "" {
+		names = append(names, w.indexStaged)
+		g.Go(func() error {
+			if err := w.store.Upload(gctx, w.indexStaged, w.indexLocal); err != nil {
+				return fmt.Errorf("uploading the index: %w", err)
+			}
+			return nil
+		})
 	}
-	return nil
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return w.store.Sync(ctx, names)
 }
 
 func syncFile(path string) error {

@@ -79,6 +79,9 @@ type Config struct {
 	// are removed and the existing data is left untouched. It is where a crash journal records what is
 	// about to be published.
 	BeforePublish func(pending []File) error
+	// Check, when set, is called by Commit on the new files as written locally (File.Local), before
+	// they are uploaded; an error aborts the Commit as BeforePublish's does.
+	Check func(pending []File) error
 	// Logger receives progress at debug level and a summary per Commit at info level. The zero value
 	// discards everything.
 	Logger zerolog.Logger
@@ -135,7 +138,10 @@ func (c Config) Validate() error {
 	if _, err := schemas.ParsePartitioning(string(c.Partition)); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	return checkWritable(c.Dir)
+	if IsFolder(c.Dir) {
+		return checkWritable(c.Dir)
+	}
+	return nil // a bucket is checked by its Store
 }
 
 // validRunID keeps run ids to characters that are safe in a file name on every platform, because the id

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,22 +13,25 @@ import (
 	"github.com/intercom-export/intercom-export/schemas"
 )
 
-// The commit protocol of an output folder.
+// The commit protocol, written once against a Store (store.go): a local folder or a bucket prefix.
 //
-// A run writes every new file under a hidden temporary name next to the file it replaces (Writer.Commit,
-// phase 1). Then, before anything is renamed, it writes a journal, `_intercom_export/journal.json`,
-// holding the list of renames and removals, the run's manifest and the state (bookmark) to record, and
-// syncs it. Then it renames the files into place, writes the manifest and the state, and deletes the
-// journal. The journal's presence is the commit point:
+// A run writes every new file to a local file, checks it, and uploads it under its staged name: in a
+// folder a hidden temporary name next to the file it replaces (the upload is nothing, the file is
+// already there), in a bucket a key under `_intercom_export/staging/<run-id>/` (Writer.Commit, phase
+// 1). Then, before anything is published, it writes a journal, `_intercom_export/journal.json`, holding
+// the list of files to publish and remove, the run's manifest and the state (bookmark) to record. Then
+// it publishes the files (a rename in a folder, a server-side copy in a bucket), writes the manifest,
+// the state and the index, and deletes the journal and the staging. The journal's presence is the
+// commit point:
 //
-//   - a run that dies before the journal is complete leaves only temporary files and staging, which the
-//     next run deletes: the folder is at its last committed state;
+//   - a run that dies before the journal is complete leaves only staged files, which the next run
+//     deletes: the dataset is at its last committed state;
 //   - a run that dies after leaves a journal, which the next run rolls forward before doing anything else:
-//     it finishes the renames (each one atomic: readers see a partition's old file or its new one, never
-//     a partial one, never both) and records the manifest and state.
+//     it finishes publishing (each file atomically: readers see a partition's old file or its new one,
+//     never a partial one, never both) and records the manifest, state and index.
 //
-// The lock (flock on `_intercom_export/lock`) keeps two runs out of one folder; the kernel drops it when
-// the process dies, so a killed run never blocks the next.
+// The lock keeps two runs out of one dataset: a flock on `_intercom_export/lock` in a folder (the kernel
+// drops it when the process dies), a lock object with an expiry that the live run renews in a bucket.
 
 const (
 	lockFile    = "lock"
@@ -61,11 +61,11 @@ type State struct {
 	Resume *Resume `json:"resume,omitempty"`
 }
 
-// Dataset is an output folder held by one run.
+// Dataset is an output folder or bucket prefix held by one run.
 type Dataset struct {
-	dir  string
-	lock *os.File
-	log  zerolog.Logger
+	store Store
+	lock  Unlocker
+	log   zerolog.Logger
 
 	// pending is the run Commit is publishing; the BeforePublish hook journals it.
 	pending *journal
@@ -79,61 +79,60 @@ type Dataset struct {
 	writer *Writer
 }
 
-// OpenDataset takes the folder's lock, creating the folder when needed, and brings it to its last
-// committed state: it rolls forward a journal left by a run that died while publishing, and removes the
-// temporary files and staging of runs that died before.
+// OpenDataset opens a local folder with Open.
 func OpenDataset(dir string, log zerolog.Logger) (*Dataset, error) {
-	state := filepath.Join(dir, StateDir)
-	if err := os.MkdirAll(state, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", state, err)
-	}
-	f, err := os.OpenFile(filepath.Join(state, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	return Open(context.Background(), NewFolderStore(dir), log)
+}
+
+// Open takes the store's lock, creating the folder when needed, and brings it to its last committed
+// state: it rolls forward a journal left by a run that died while publishing, and removes the staged
+// files of runs that died before.
+func Open(ctx context.Context, st Store, log zerolog.Logger) (*Dataset, error) {
+	lock, err := st.Lock(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("opening the lock file: %w", err)
+		return nil, err
 	}
-	switch held, err := tryLock(f); {
-	case err != nil:
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	case !held:
-		holder, _ := os.ReadFile(f.Name())
-		f.Close()
-		return nil, fmt.Errorf("%w %s (%s): wait for it to finish, or stop it", ErrLocked, dir, strings.TrimSpace(string(holder)))
-	}
-	// Who holds the lock, for the message a second run prints.
-	f.Truncate(0)
-	fmt.Fprintf(f, "pid %d, since %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
-	d := &Dataset{dir: dir, lock: f, log: log}
-	if err := d.recover(); err != nil {
+	d := &Dataset{store: st, lock: lock, log: log}
+	if err := d.recover(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-// Dir is the output folder.
-func (d *Dataset) Dir() string { return d.dir }
+// Dir is the output folder or URL.
+func (d *Dataset) Dir() string { return d.store.Location() }
+
+// Store is where the dataset lives.
+func (d *Dataset) Store() Store { return d.store }
 
 // Close releases the lock.
 func (d *Dataset) Close() error {
 	if d.lock == nil {
 		return nil
 	}
-	err := d.lock.Close()
+	err := d.lock.Unlock()
 	d.lock = nil
 	return err
 }
 
-func (d *Dataset) statePath(name string) string { return filepath.Join(d.dir, StateDir, name) }
+func stateName(name string) string { return StateDir + "/" + name }
 
 // State returns the last committed state; ok is false before the first committed run.
-func (d *Dataset) State() (st State, ok bool, err error) { return ReadState(d.dir) }
+func (d *Dataset) State() (st State, ok bool, err error) {
+	return ReadStoreState(context.Background(), d.store)
+}
 
-// ReadState reads the last committed state of dir without taking its lock; ok is false before the
-// first committed run.
+// ReadState reads the last committed state of a local folder without taking its lock; ok is false
+// before the first committed run.
 func ReadState(dir string) (st State, ok bool, err error) {
-	path := filepath.Join(dir, StateDir, stateFile)
-	data, err := os.ReadFile(path)
+	return ReadStoreState(context.Background(), NewFolderStore(dir))
+}
+
+// ReadStoreState reads the last committed state of a store without taking its lock; ok is false before
+// the first committed run.
+func ReadStoreState(ctx context.Context, s Store) (st State, ok bool, err error) {
+	data, err := s.ReadFile(ctx, stateName(stateFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, false, nil
 	}
@@ -141,21 +140,23 @@ func ReadState(dir string) (st State, ok bool, err error) {
 		return State{}, false, err
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, false, fmt.Errorf("%s is corrupt (%w): remove it to make the next run a full one", path, err)
+		return State{}, false, fmt.Errorf("%s/%s is corrupt (%w): remove it to make the next run a full one", s.Location(), stateName(stateFile), err)
 	}
 	return st, true, nil
 }
 
-// SetVerify installs a check of every new file, run before the journal commits the run; an error
-// aborts the commit and leaves the folder as it was.
+// SetVerify installs a check of every new file (at File.Local, before it is uploaded), run before the
+// journal commits the run; an error aborts the commit and leaves the folder as it was. It applies to
+// Writers made after it.
 func (d *Dataset) SetVerify(verify func(pending []File) error) { d.verify = verify }
 
 // NewWriter returns a Writer on the folder whose Commit goes through the journal and writes the
 // folder's index. Use Dataset.Commit, not Writer.Commit. A cfg.Partition other than the folder's layout
 // is refused: a folder holds one layout.
 func (d *Dataset) NewWriter(cfg Config) (*Writer, error) {
-	cfg.Dir = d.dir
+	cfg.Dir = d.store.Location()
 	cfg.BeforePublish = d.beforePublish
+	cfg.Check = d.verify
 	cfg.SetDefaults()
 	ix, err := d.folderIndex()
 	if err != nil {
@@ -164,9 +165,9 @@ func (d *Dataset) NewWriter(cfg Config) (*Writer, error) {
 	if ix.partition != "" && ix.partition != cfg.Partition {
 		return nil, fmt.Errorf("%w: %s is partitioned by %s, not by %s: run with --partition %s, or re-lay it out by exporting "+
 			"(or converting the conversations' source_json) into a new folder with --partition %s",
-			ErrLayout, d.dir, ix.partition, cfg.Partition, ix.partition, cfg.Partition)
+			ErrLayout, d.Dir(), ix.partition, cfg.Partition, ix.partition, cfg.Partition)
 	}
-	w, err := NewWriter(cfg)
+	w, err := newWriter(cfg, d.store)
 	if err != nil {
 		return nil, err
 	}
@@ -177,14 +178,16 @@ func (d *Dataset) NewWriter(cfg Config) (*Writer, error) {
 // ErrLayout is returned by Dataset.NewWriter for a partitioning other than the folder's.
 var ErrLayout = errors.New("load: the folder has another partitioning")
 
-// journal is the commit record: what to rename and remove, and what to record once done.
+// journal is the commit record: what to publish and remove, and what to record once done.
 type journal struct {
 	RunID string `json:"run_id"`
 	Files []File `json:"files"`
-	// Index is the temporary file of the folder's next index, relative to Dir.
+	// Index is the staged object of the folder's next index.
 	Index    string    `json:"index,omitempty"`
 	Manifest *Manifest `json:"manifest"`
 	State    *State    `json:"state"` // nil: the run leaves the state as it was
+	// Staging is the run's staging prefix, removed once the run is recorded.
+	Staging string `json:"staging,omitempty"`
 }
 
 // Commit publishes w's files and records the run's manifest and, unless next is nil, the new state,
@@ -193,7 +196,7 @@ func (d *Dataset) Commit(ctx context.Context, w *Writer, m *Manifest, next *Stat
 	if next != nil {
 		next.RunID = w.RunID()
 	}
-	d.pending = &journal{RunID: w.RunID(), Manifest: m, State: next}
+	d.pending = &journal{RunID: w.RunID(), Manifest: m, State: next, Staging: stagingPrefix(w.RunID())}
 	d.writer = w
 	defer func() { d.pending, d.writer = nil, nil }()
 	res, err := w.Commit(ctx)
@@ -203,29 +206,35 @@ func (d *Dataset) Commit(ctx context.Context, w *Writer, m *Manifest, next *Stat
 	if w.nextIndex != nil {
 		d.index = w.nextIndex
 	}
-	if err := d.finish(d.pending); err != nil {
+	// Past the commit point: the rest is not interruptible.
+	if err := d.finish(context.WithoutCancel(ctx), d.pending, w.nextIndex); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
+// stagingPrefix is where a run's staged objects live in a bucket (a folder stages next to the data).
+func stagingPrefix(runID string) string { return stateName(stagingDir + "/" + runID) }
+
 // beforePublish runs between the two phases of Writer.Commit: every new file is durable under its
-// temporary name. Writing the journal is the commit point.
+// staged name. Writing the journal is the commit point.
 func (d *Dataset) beforePublish(files []File) error {
 	if d.pending == nil {
 		return errors.New("use Dataset.Commit to publish a Dataset's Writer")
 	}
-	if d.verify != nil {
-		if err := d.verify(files); err != nil {
-			return err
-		}
+	if err := d.lock.Held(); err != nil {
+		return err
 	}
 	d.pending.Files = files
 	if d.writer != nil {
-		d.pending.Index = d.writer.indexTempRel()
+		d.pending.Index = d.writer.indexStaged
 	}
 	d.pending.Manifest.addFiles(files)
-	if err := writeFileAtomic(d.statePath(journalFile), d.pending); err != nil {
+	data, err := marshalJSON(d.pending)
+	if err == nil {
+		err = d.store.WriteFile(context.Background(), stateName(journalFile), data)
+	}
+	if err != nil {
 		return fmt.Errorf("writing the journal: %w", err)
 	}
 	if d.afterJournal != nil {
@@ -234,33 +243,82 @@ func (d *Dataset) beforePublish(files []File) error {
 	return nil
 }
 
-// finish records a published run and deletes its journal.
-func (d *Dataset) finish(j *journal) error {
+func marshalJSON(v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	return append(data, '\n'), err
+}
+
+// finish records a published run, its index (ix, or the staged one the journal names), then deletes
+// its journal and staging.
+func (d *Dataset) finish(ctx context.Context, j *journal, ix *folderIndex) error {
 	now := time.Now().UTC()
 	if j.Manifest != nil {
 		j.Manifest.FinishedAt = now
-		if err := os.MkdirAll(d.statePath(runsDir), 0o755); err != nil {
-			return err
+		data, err := marshalJSON(j.Manifest)
+		if err == nil {
+			err = d.store.WriteFile(ctx, stateName(runsDir+"/"+j.RunID+".json"), data)
 		}
-		if err := writeFileAtomic(filepath.Join(d.statePath(runsDir), j.RunID+".json"), j.Manifest); err != nil {
+		if err != nil {
 			return fmt.Errorf("writing the run manifest: %w", err)
 		}
 	}
 	if j.State != nil {
 		j.State.CommitedAt = now
-		if err := writeFileAtomic(d.statePath(stateFile), j.State); err != nil {
+		data, err := marshalJSON(j.State)
+		if err == nil {
+			err = d.store.WriteFile(ctx, stateName(stateFile), data)
+		}
+		if err != nil {
 			return fmt.Errorf("writing the state: %w", err)
 		}
 	}
-	if err := os.Remove(d.statePath(journalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if j.Index != "" {
+		if err := d.publishIndex(ctx, j, ix); err != nil {
+			return fmt.Errorf("publishing the index: %w", err)
+		}
+	}
+	if err := d.store.Remove(ctx, stateName(journalFile)); err != nil {
 		return err
 	}
-	return syncDir(d.statePath(""))
+	if err := d.store.Sync(ctx, []string{stateName(journalFile)}); err != nil {
+		return err
+	}
+	if j.Staging != "" {
+		if err := d.store.RemoveAll(ctx, j.Staging); err != nil {
+			// The data is published; leftover staging only costs space, and the next run removes it.
+			d.log.Warn().Err(err).Msg("load: staging not removed")
+		}
+	}
+	return nil
+}
+
+// publishIndex writes the folder's index with the versions its conversations files got once
+// published, and removes the staged one.
+func (d *Dataset) publishIndex(ctx context.Context, j *journal, ix *folderIndex) error {
+	if ix == nil {
+		data, err := d.store.ReadFile(ctx, j.Index)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // published before the crash
+		}
+		if err != nil {
+			return err
+		}
+		if ix, err = decodeIndex(data); err != nil {
+			return err
+		}
+	}
+	if err := ix.settle(ctx, d.store, j.Files); err != nil {
+		return err
+	}
+	if err := d.store.WriteFile(ctx, indexName, ix.encode()); err != nil {
+		return err
+	}
+	return d.store.Remove(ctx, j.Index)
 }
 
 // recover rolls a journal forward, then removes what dead runs left unpublished.
-func (d *Dataset) recover() error {
-	data, err := os.ReadFile(d.statePath(journalFile))
+func (d *Dataset) recover(ctx context.Context) error {
+	data, err := d.store.ReadFile(ctx, stateName(journalFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -268,145 +326,37 @@ func (d *Dataset) recover() error {
 	default:
 		var j journal
 		if err := json.Unmarshal(data, &j); err != nil {
-			// writeFileAtomic renames a complete journal into place, so a corrupt one was never a commit.
-			return fmt.Errorf("the journal %s is corrupt (%w): move it away and run again", d.statePath(journalFile), err)
+			// A journal is written whole (a rename, or one PUT), so a corrupt one was never a commit.
+			return fmt.Errorf("the journal %s/%s is corrupt (%w): move it away and run again", d.Dir(), stateName(journalFile), err)
 		}
-		if err := d.rollForward(&j); err != nil {
+		if err := d.rollForward(ctx, &j); err != nil {
 			return fmt.Errorf("completing run %s, which died while publishing: %w", j.RunID, err)
 		}
 		d.log.Warn().Str("run_id", j.RunID).Int("files", len(j.Files)).Msg("completed the publishing of a run that died half way")
 	}
-	return d.removeLeftovers()
+	return d.store.CleanStaging(ctx)
 }
 
-func (d *Dataset) rollForward(j *journal) error {
-	dirs := map[string]bool{}
+func (d *Dataset) rollForward(ctx context.Context, j *journal) error {
+	names := make([]string, 0, len(j.Files))
 	for _, f := range j.Files {
-		final := filepath.Join(d.dir, f.Path)
+		names = append(names, f.Path)
 		if f.Removed {
-			if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := d.store.Remove(ctx, f.Path); err != nil {
 				return err
 			}
-			os.Remove(filepath.Dir(final)) // an emptied partition folder goes too
-			dirs[filepath.Dir(filepath.Dir(final))] = true
 			continue
 		}
-		err := os.Rename(filepath.Join(d.dir, f.TempPath), final)
+		err := d.store.Publish(ctx, f.TempPath, f.Path)
+		// A missing staged file was published before the crash: staging goes only once all are.
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		// A missing temporary file was renamed before the crash.
-		dirs[filepath.Dir(final)] = true
 	}
-	if j.Index != "" {
-		err := os.Rename(filepath.Join(d.dir, j.Index), d.statePath(indexFile))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		dirs[d.statePath("")] = true
-	}
-	for dir := range dirs {
-		if err := syncDir(dir); err != nil {
-			return err
-		}
-	}
-	return d.finish(j)
-}
-
-// removeLeftovers deletes temporary files and staging folders: with the lock held and no journal,
-// nothing unpublished belongs to a live run.
-func (d *Dataset) removeLeftovers() error {
-	// A Writer makes its staging folder before it writes any temporary file and removes it once none
-	// is left, so without a staging folder there is nothing to look for in the partition folders: on
-	// 730 days, reading every one of them was most of the time of opening a folder.
-	runs, err := os.ReadDir(d.statePath(stagingDir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := d.store.Sync(ctx, names); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(d.statePath(stagingDir)); err != nil {
-		return err
-	}
-	states, err := os.ReadDir(d.statePath(""))
-	if err != nil {
-		return err
-	}
-	for _, e := range states {
-		if strings.HasPrefix(e.Name(), "."+indexFile+".") && strings.HasSuffix(e.Name(), ".tmp") {
-			if err := os.Remove(d.statePath(e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if len(runs) == 0 {
-		return nil
-	}
-	for _, table := range Tables {
-		parts, err := os.ReadDir(filepath.Join(d.dir, table))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for _, p := range parts {
-			if !p.IsDir() {
-				continue
-			}
-			partDir := filepath.Join(d.dir, table, p.Name())
-			files, err := os.ReadDir(partDir)
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				if isTempName(f.Name()) {
-					if err := os.Remove(filepath.Join(partDir, f.Name())); err != nil {
-						return err
-					}
-					d.log.Debug().Str("file", filepath.Join(table, p.Name(), f.Name())).Msg("removed a dead run's temporary file")
-				}
-			}
-			if len(files) > 0 {
-				os.Remove(partDir) // only succeeds if the temporary file was all it held
-			}
-		}
-	}
-	return nil
-}
-
-func isTempName(name string) bool {
-	return strings.HasPrefix(name, "."+DataFile+".") && strings.HasSuffix(name, ".tmp")
-}
-
-// writeFileAtomic writes v as JSON to path through a synced temporary file and a rename.
-func writeFileAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return d.finish(ctx, j, nil)
 }
 
 // Held is what the folder holds of one conversation.
@@ -430,7 +380,7 @@ func (d *Dataset) folderIndex() (*folderIndex, error) {
 	if d.index != nil {
 		return d.index, nil
 	}
-	ix, rebuilt, err := readIndex(d.dir)
+	ix, rebuilt, err := readIndex(context.Background(), d.store)
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,14 @@ package load
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +32,7 @@ import (
 // all varints; then a CRC-32 of everything before it.
 const (
 	indexFile  = "index"
+	indexName  = StateDir + "/" + indexFile
 	indexMagic = "intercom-export index 1\n"
 )
 
@@ -149,21 +150,24 @@ type listedPart struct {
 	modTime int64
 }
 
-// listConversations lists the conversations table's partitions with the size and time of their file,
-// and infers the folder's partitioning from the folder names ("" when there is none).
-func listConversations(dir string) (map[schemas.Date]listedPart, schemas.Partitioning, error) {
-	root := filepath.Join(dir, schemas.TableConversations)
-	entries, err := os.ReadDir(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", nil
-	}
+// listConversations lists the conversations table's partitions with the size and version of their
+// file, and infers the folder's partitioning from the folder names ("" when there is none).
+func listConversations(ctx context.Context, st Store) (map[schemas.Date]listedPart, schemas.Partitioning, error) {
+	entries, err := st.List(ctx, schemas.TableConversations)
 	if err != nil {
 		return nil, "", err
 	}
 	out := map[schemas.Date]listedPart{}
 	var layout schemas.Partitioning
 	for _, e := range entries {
-		name := e.Name()
+		name, ok := strings.CutPrefix(e.Name, schemas.TableConversations+"/")
+		if !ok {
+			continue
+		}
+		name, ok = strings.CutSuffix(name, "/"+DataFile)
+		if !ok || strings.Contains(name, "/") {
+			continue // verify reports it; readers never see it as a partition
+		}
 		var p schemas.Partitioning
 		switch {
 		case strings.HasPrefix(name, "date="):
@@ -174,21 +178,14 @@ func listConversations(dir string) (map[schemas.Date]listedPart, schemas.Partiti
 			continue
 		}
 		key, err := p.ParseDir(name)
-		if err != nil || !e.IsDir() {
-			continue // verify reports it; readers never see it as a partition
-		}
-		if layout != "" && layout != p {
-			return nil, "", fmt.Errorf("%s holds both date= and month= partition folders: verify the folder, and keep one layout", root)
-		}
-		layout = p
-		fi, err := os.Stat(filepath.Join(root, name, DataFile))
-		if errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
 			continue
 		}
-		if err != nil {
-			return nil, "", err
+		if layout != "" && layout != p {
+			return nil, "", fmt.Errorf("%s/%s holds both date= and month= partition folders: verify the folder, and keep one layout", st.Location(), schemas.TableConversations)
 		}
-		out[key] = listedPart{name: name, size: fi.Size(), modTime: fi.ModTime().UnixNano()}
+		layout = p
+		out[key] = listedPart{name: name, size: e.Size, modTime: e.Version}
 	}
 	return out, layout, nil
 }
@@ -215,13 +212,17 @@ type heldRow struct {
 }
 
 // rebuildIndex reads the index from the conversations files themselves.
-func rebuildIndex(dir string, listed map[schemas.Date]listedPart, layout schemas.Partitioning) (*folderIndex, error) {
+func rebuildIndex(ctx context.Context, st Store, listed map[schemas.Date]listedPart, layout schemas.Partitioning) (*folderIndex, error) {
 	ix := &folderIndex{partition: layout, parts: map[schemas.Date]*indexPart{}, trusted: true}
 	for k, l := range listed {
-		path := filepath.Join(dir, schemas.TableConversations, l.name, DataFile)
-		rows, err := ReadFile[heldRow](path)
+		local, release, err := st.Fetch(ctx, path.Join(schemas.TableConversations, l.name, DataFile))
 		if err != nil {
-			return nil, fmt.Errorf("reading what %s holds: %w", dir, err)
+			return nil, fmt.Errorf("reading what %s holds: %w", st.Location(), err)
+		}
+		rows, err := ReadFile[heldRow](local)
+		release()
+		if err != nil {
+			return nil, fmt.Errorf("reading what %s holds: %w", st.Location(), err)
 		}
 		p := &indexPart{size: l.size, modTime: l.modTime, held: make([]heldEntry, len(rows))}
 		for i, r := range rows {
@@ -236,12 +237,12 @@ func rebuildIndex(dir string, listed map[schemas.Date]listedPart, layout schemas
 
 // readIndex reads dir's index, or rebuilds it from the data when it is missing or does not match the
 // folder's listing; rebuilt tells which.
-func readIndex(dir string) (ix *folderIndex, rebuilt string, err error) {
-	listed, layout, err := listConversations(dir)
+func readIndex(ctx context.Context, st Store) (ix *folderIndex, rebuilt string, err error) {
+	listed, layout, err := listConversations(ctx, st)
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, StateDir, indexFile))
+	data, err := st.ReadFile(ctx, indexName)
 	switch {
 	case err == nil:
 		ix, err = decodeIndex(data)
@@ -262,7 +263,7 @@ func readIndex(dir string) (ix *folderIndex, rebuilt string, err error) {
 	default:
 		return nil, "", err
 	}
-	ix, err = rebuildIndex(dir, listed, layout)
+	ix, err = rebuildIndex(ctx, st, listed, layout)
 	return ix, rebuilt, err
 }
 
@@ -285,16 +286,30 @@ func (ix *folderIndex) next(p schemas.Partitioning, res []partitionResult) *fold
 	return out
 }
 
-// writeIndexTemp writes the index under a temporary name next to the index, without syncing: Commit
-// makes it durable with the data files.
-func writeIndexTemp(path string, ix *folderIndex) error {
-	return os.WriteFile(path, ix.encode(), 0o644)
+// settle records in the index the size and version of the conversations files published as files, as
+// the store reports them once published: a bucket's copy gets a version of its own.
+func (ix *folderIndex) settle(ctx context.Context, st Store, files []File) error {
+	for _, f := range files {
+		if f.Table != schemas.TableConversations || f.Removed {
+			continue
+		}
+		p := ix.parts[f.Date]
+		if p == nil {
+			continue
+		}
+		e, err := st.Stat(ctx, f.Path)
+		if err != nil {
+			return fmt.Errorf("reading back %s: %w", f.Path, err)
+		}
+		p.size, p.modTime = e.Size, e.Version
+	}
+	return nil
 }
 
 // compareIndex reports how the index file disagrees with what the data holds, for verify; nil when it
 // agrees or there is no index.
-func compareIndex(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, StateDir, indexFile))
+func compareIndex(ctx context.Context, st Store) error {
+	data, err := st.ReadFile(ctx, indexName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // written by the next run
 	}
@@ -305,14 +320,14 @@ func compareIndex(dir string) error {
 	if err != nil {
 		return err
 	}
-	listed, layout, err := listConversations(dir)
+	listed, layout, err := listConversations(ctx, st)
 	if err != nil {
 		return err
 	}
 	if layout != "" && layout != ix.partition {
 		return fmt.Errorf("the index says partitions by %s, the folders are by %s", ix.partition, layout)
 	}
-	fromData, err := rebuildIndex(dir, listed, layout)
+	fromData, err := rebuildIndex(ctx, st, listed, layout)
 	if err != nil {
 		return nil // a conversations file that cannot be read is reported as the file's problem
 	}

@@ -3,31 +3,31 @@ package load
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 )
 
-// lockPoll is how often OpenDatasetWaiting tries the lock again.
+// lockPoll is how often OpenWaiting tries the lock again.
 const lockPoll = 200 * time.Millisecond
 
-// OpenDatasetWaiting is OpenDataset, waiting up to wait for another run to release the folder. The
-// error after the wait, as without one, wraps ErrLocked.
+// OpenDatasetWaiting is OpenWaiting on a local folder.
 func OpenDatasetWaiting(ctx context.Context, dir string, log zerolog.Logger, wait time.Duration) (*Dataset, error) {
+	return OpenWaiting(ctx, NewFolderStore(dir), log, wait)
+}
+
+// OpenWaiting is Open, waiting up to wait for another run to release the store. The error after the
+// wait, as without one, wraps ErrLocked.
+func OpenWaiting(ctx context.Context, st Store, log zerolog.Logger, wait time.Duration) (*Dataset, error) {
 	deadline := time.Now().Add(wait)
 	logged := false
 	for {
-		d, err := OpenDataset(dir, log)
+		d, err := Open(ctx, st, log)
 		if !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
 			return d, err
 		}
 		if !logged {
-			log.Info().Str("out", dir).Int64("wait_ms", wait.Milliseconds()).Err(err).Msg("waiting for the run that holds the folder")
+			log.Info().Str("out", st.Location()).Int64("wait_ms", wait.Milliseconds()).Err(err).Msg("waiting for the run that holds the folder")
 			logged = true
 		}
 		t := time.NewTimer(min(lockPoll, time.Until(deadline)))
@@ -43,22 +43,4 @@ func OpenDatasetWaiting(ctx context.Context, dir string, log zerolog.Logger, wai
 // ProbeLock reports whether a run could take dir's lock now, without taking it, creating anything or
 // completing a dead run's commit: nil when the folder is free (or does not exist yet), an error wrapping
 // ErrLocked while another run holds it.
-func ProbeLock(dir string) error {
-	f, err := os.OpenFile(filepath.Join(dir, StateDir, lockFile), os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("opening the lock file: %w", err)
-	}
-	defer f.Close()
-	held, err := tryLock(f)
-	if err != nil {
-		return fmt.Errorf("locking %s: %w", dir, err)
-	}
-	if !held {
-		holder, _ := os.ReadFile(f.Name())
-		return fmt.Errorf("%w %s (%s)", ErrLocked, dir, strings.TrimSpace(string(holder)))
-	}
-	return nil
-}
+func ProbeLock(dir string) error { return NewFolderStore(dir).ProbeLock(context.Background()) }

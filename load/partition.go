@@ -8,7 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -57,7 +57,8 @@ func discardResult(r *tableResult) {
 // the rows of this run's records, which arrive in id order too. The four tables of a partition advance
 // together, one conversation id at a time.
 type tableMerger interface {
-	openExisting(path string) error
+	// openExisting opens the published file name of st, when there is one.
+	openExisting(ctx context.Context, st Store, name string) error
 	// keepBefore copies the published rows with an id before id (all of them when last), except those
 	// of deleted conversations.
 	keepBefore(id string, last bool, deleted map[string]uint64) error
@@ -76,13 +77,20 @@ type tableMerge[T any] struct {
 	onRow func(*T) // sees every row written
 	// day is the partition's day when partitioned by day: published rows get it as created_date.
 	day *schemas.Date
+	// release lets go of the published file's local copy.
+	release func()
 }
 
-func (m *tableMerge[T]) openExisting(path string) error {
-	f, r, createdBy, err := openReader[T](path)
+func (m *tableMerge[T]) openExisting(ctx context.Context, st Store, name string) error {
+	path, release, err := st.Fetch(ctx, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	m.release = release
+	f, r, createdBy, err := openReader[T](path)
 	if err != nil {
 		return err
 	}
@@ -180,10 +188,18 @@ func (m *tableMerge[T]) finish() (tableResult, error) {
 func (m *tableMerge[T]) discard() { m.out.discard() }
 
 func (m *tableMerge[T]) close() error {
+	defer func() {
+		if m.release != nil {
+			m.release()
+			m.release = nil
+		}
+	}()
 	if m.cur == nil {
 		return nil
 	}
-	return m.cur.Close()
+	err := m.cur.Close()
+	m.cur = nil
+	return err
 }
 
 func newTableMerge[T any](w *Writer, t tableDef[T], key schemas.Date, fresh bool) *tableMerge[T] {
@@ -191,9 +207,9 @@ func newTableMerge[T any](w *Writer, t tableDef[T], key schemas.Date, fresh bool
 	if w.cfg.Partition == schemas.ByDay {
 		day = &key
 	}
-	dir := w.cfg.Partition.Dir(key)
+	_, local := w.store.Stage(w.cfg.RunID, path.Join(t.name, w.cfg.Partition.Dir(key), DataFile))
 	return &tableMerge[T]{t: t, day: day, out: &outFile[T]{
-		path: filepath.Join(w.cfg.Dir, t.name, dir, w.tempName()), opts: w.writerOptions(zstdCodec),
+		path: local, opts: w.writerOptions(zstdCodec),
 		sync: !w.bulkSync(), fresh: fresh,
 	}}
 }
@@ -230,7 +246,7 @@ func (w *Writer) mergePartition(ctx context.Context, job *partitionJob) (res par
 		}
 	}()
 	for i, m := range ms {
-		if err := m.openExisting(filepath.Join(w.cfg.Dir, Tables[i], dir, DataFile)); err != nil {
+		if err := m.openExisting(ctx, w.store, path.Join(Tables[i], dir, DataFile)); err != nil {
 			return res, err
 		}
 	}

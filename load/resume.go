@@ -1,12 +1,8 @@
 package load
 
 import (
-	"bufio"
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -32,34 +28,20 @@ type Resume struct {
 	Conversations int64 `json:"conversations"`
 }
 
-func (d *Dataset) checkpointIDsPath(runID string, checkpoint int) string {
-	return filepath.Join(d.statePath(resumeDir), runID, strconv.Itoa(checkpoint)+".ids")
+func checkpointIDsName(runID string, checkpoint int) string {
+	return stateName(resumeDir + "/" + runID + "/" + strconv.Itoa(checkpoint) + ".ids")
 }
 
 // WriteCheckpointIDs records the ids a checkpoint is about to commit, one a line. It is written before
 // the checkpoint's commit and counts only once the state names the checkpoint, so that a run dying in
 // between leaves a file nobody reads.
 func (d *Dataset) WriteCheckpointIDs(runID string, checkpoint int, ids []string) error {
-	path := d.checkpointIDsPath(runID, checkpoint)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
+	var b strings.Builder
 	for _, id := range ids {
-		w.WriteString(id)
-		w.WriteByte('\n')
+		b.WriteString(id)
+		b.WriteByte('\n')
 	}
-	err = errors.Join(w.Flush(), f.Sync(), f.Close())
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := d.store.WriteFile(context.Background(), checkpointIDsName(runID, checkpoint), []byte(b.String())); err != nil {
 		return fmt.Errorf("recording checkpoint %d of run %s: %w", checkpoint, runID, err)
 	}
 	return nil
@@ -69,10 +51,10 @@ func (d *Dataset) WriteCheckpointIDs(runID string, checkpoint int, ids []string)
 func (d *Dataset) CheckpointIDs(r Resume) (map[string]bool, error) {
 	ids := map[string]bool{}
 	for n := 1; n <= r.Checkpoints; n++ {
-		data, err := os.ReadFile(d.checkpointIDsPath(r.RunID, n))
+		data, err := d.store.ReadFile(context.Background(), checkpointIDsName(r.RunID, n))
 		if err != nil {
-			return nil, fmt.Errorf("reading checkpoint %d of run %s: %w (remove %s to start the run over)",
-				n, r.RunID, err, d.statePath(stateFile))
+			return nil, fmt.Errorf("reading checkpoint %d of run %s: %w (remove %s/%s to start the run over)",
+				n, r.RunID, err, d.Dir(), stateName(stateFile))
 		}
 		for _, id := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 			if id != "" {
@@ -86,22 +68,22 @@ func (d *Dataset) CheckpointIDs(r Resume) (map[string]bool, error) {
 // RemoveCheckpointIDs removes the checkpoint records of every run but keep ("" keeps none): those of a
 // finished run, of an abandoned one, or written by a run that died before its checkpoint committed.
 func (d *Dataset) RemoveCheckpointIDs(keep string) error {
-	runs, err := os.ReadDir(d.statePath(resumeDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	ctx := context.Background()
+	entries, err := d.store.List(ctx, stateName(resumeDir))
 	if err != nil {
 		return err
 	}
-	for _, r := range runs {
-		if r.Name() != keep {
-			if err := os.RemoveAll(filepath.Join(d.statePath(resumeDir), r.Name())); err != nil {
-				return err
-			}
+	runs := map[string]bool{}
+	for _, e := range entries {
+		rest := strings.TrimPrefix(e.Name, stateName(resumeDir)+"/")
+		if run, _, ok := strings.Cut(rest, "/"); ok && run != keep {
+			runs[run] = true
 		}
 	}
-	if keep == "" {
-		os.Remove(d.statePath(resumeDir))
+	for run := range runs {
+		if err := d.store.RemoveAll(ctx, stateName(resumeDir+"/"+run)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

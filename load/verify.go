@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -131,12 +133,26 @@ func VerifyDir(dir string) (Report, error) { return VerifyDirContext(context.Bac
 
 // VerifyDirContext is VerifyDir stopping between files when ctx is done, with ctx's error.
 func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
+	return VerifyStore(ctx, NewFolderStore(dir))
+}
+
+// VerifyStore is VerifyDirContext on a Store: a bucket's objects are read as a folder's files, each
+// downloaded to a temporary file for its check.
+func VerifyStore(ctx context.Context, st Store) (Report, error) {
 	var rep Report
-	entries, err := os.ReadDir(dir)
+	tree, err := st.Tree(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("load: verify: %w", err)
 	}
-	type job struct{ rel, abs, table string }
+	entries, err := fs.ReadDir(tree, ".")
+	if err != nil {
+		return rep, fmt.Errorf("load: verify %s: %w", st.Location(), err)
+	}
+	isDir := func(name string) bool {
+		fi, err := fs.Stat(tree, name)
+		return err == nil && fi.IsDir()
+	}
+	type job struct{ rel, table string }
 	var jobs []job
 	var layout schemas.Partitioning
 	problem := func(rel string, err error) {
@@ -151,23 +167,23 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 			problem(name, fmt.Errorf("%w: not one of the tables %s", ErrUnexpected, strings.Join(Tables[:], ", ")))
 			continue
 		}
-		tableDir := filepath.Join(dir, name)
+		tableDir := name
 		if !isDir(tableDir) {
 			problem(name, fmt.Errorf("%w: a file where the table's folder belongs", ErrUnexpected))
 			continue
 		}
-		parts, err := os.ReadDir(tableDir)
+		parts, err := fs.ReadDir(tree, tableDir)
 		if err != nil {
 			problem(name, err)
 			continue
 		}
 		for _, pe := range parts {
 			pname := pe.Name()
-			prel := filepath.Join(name, pname)
+			prel := path.Join(name, pname)
 			if hidden(pname) {
 				continue
 			}
-			partDir := filepath.Join(tableDir, pname)
+			partDir := prel
 			if !isDir(partDir) {
 				problem(prel, fmt.Errorf("%w: a file in a table folder, which holds only partition folders (date=YYYY-MM-DD or month=YYYY-MM)", ErrUnexpected))
 				continue
@@ -188,26 +204,25 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 				problem(prel, fmt.Errorf("%w: a %s partition in a folder partitioned by %s", ErrUnexpected, p, layout))
 				continue
 			}
-			files, err := os.ReadDir(partDir)
+			files, err := fs.ReadDir(tree, partDir)
 			if err != nil {
 				problem(prel, err)
 				continue
 			}
 			for _, fe := range files {
 				fname := fe.Name()
-				frel := filepath.Join(prel, fname)
+				frel := path.Join(prel, fname)
 				if hidden(fname) {
 					continue
 				}
-				fabs := filepath.Join(partDir, fname)
 				switch {
-				case isDir(fabs):
+				case isDir(frel):
 					problem(frel, fmt.Errorf("%w: a folder inside a partition folder", ErrUnexpected))
 				case fname != DataFile:
 					// Readers' `*/*.parquet` globs would read a second .parquet file too.
 					problem(frel, fmt.Errorf("%w: only %s belongs in a partition folder", ErrUnexpected, DataFile))
 				default:
-					jobs = append(jobs, job{rel: frel, abs: fabs, table: name})
+					jobs = append(jobs, job{rel: frel, table: name})
 				}
 			}
 		}
@@ -227,8 +242,14 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 				if ctx.Err() != nil {
 					continue
 				}
-				st, err := verifyFile(jobs[i].abs, jobs[i].table, -1, true)
-				results[i] = result{st.rows, st.size, err}
+				local, release, err := st.Fetch(ctx, jobs[i].rel)
+				if err != nil {
+					results[i] = result{err: err}
+					continue
+				}
+				fst, err := verifyFile(local, jobs[i].table, -1, true)
+				release()
+				results[i] = result{fst.rows, fst.size, err}
 			}
 		})
 	}
@@ -250,7 +271,7 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 		}
 		rep.Files = append(rep.Files, cf)
 	}
-	if err := compareIndex(dir); err != nil {
+	if err := compareIndex(ctx, st); err != nil {
 		problem(filepath.Join(StateDir, indexFile), err)
 	}
 	slices.SortFunc(rep.Files, func(a, b CheckedFile) int { return strings.Compare(a.Path, b.Path) })
@@ -260,12 +281,6 @@ func VerifyDirContext(ctx context.Context, dir string) (Report, error) {
 
 // hidden names are skipped by readers' globs and by VerifyDir: a run's temporary files start with a dot.
 func hidden(name string) bool { return strings.HasPrefix(name, ".") }
-
-// isDir follows symbolic links, so a table folder linked from elsewhere is still a folder.
-func isDir(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.IsDir()
-}
 
 type fileStats struct{ rows, size int64 }
 

@@ -23,7 +23,8 @@ var ErrClosed = errors.New("load: writer is closed")
 // time from several goroutines (Commit parallelises internally, and spills run in the background).
 type Writer struct {
 	cfg     Config
-	staging string // <Dir>/_intercom_export/staging/<run-id>
+	store   Store
+	staging string // the store's Scratch: <Dir>/_intercom_export/staging/<run-id> in a folder
 
 	// mem is the memory buffer: entries in arrival order, nil where a later Add or a Delete replaced
 	// one (byKey finds an entry's position).
@@ -55,6 +56,8 @@ type Writer struct {
 	// index is what the folder held when the run started; nil outside a Dataset (no index is written).
 	// nextIndex is what Commit wrote for after it.
 	index, nextIndex *folderIndex
+	// indexStaged and indexLocal are where Commit wrote the next index.
+	indexStaged, indexLocal string
 }
 
 type memKey struct {
@@ -65,6 +68,10 @@ type memKey struct {
 // NewWriter validates cfg (after SetDefaults) and creates Dir and the run's staging folder. It does not
 // touch existing data.
 func NewWriter(cfg Config) (*Writer, error) {
+	return newWriter(cfg, NewFolderStore(cfg.Dir))
+}
+
+func newWriter(cfg Config, st Store) (*Writer, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -72,10 +79,7 @@ func NewWriter(cfg Config) (*Writer, error) {
 	if _, err := recordCodec(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("load: creating output directory: %w", err)
-	}
-	staging := filepath.Join(cfg.Dir, StateDir, "staging", cfg.RunID)
+	staging := st.Scratch(cfg.RunID)
 	if err := os.MkdirAll(filepath.Dir(staging), 0o755); err != nil {
 		return nil, fmt.Errorf("load: creating staging folder: %w", err)
 	}
@@ -83,7 +87,7 @@ func NewWriter(cfg Config) (*Writer, error) {
 	if err := os.Mkdir(staging, 0o755); err != nil {
 		return nil, fmt.Errorf("load: creating staging folder for run %q: %w", cfg.RunID, err)
 	}
-	return &Writer{cfg: cfg, staging: staging, byKey: make(map[memKey]int), deletes: make(map[schemas.Date]map[string]uint64),
+	return &Writer{cfg: cfg, store: st, staging: staging, byKey: make(map[memKey]int), deletes: make(map[schemas.Date]map[string]uint64),
 		touched: make(map[schemas.Date]struct{})}, nil
 }
 

@@ -47,11 +47,11 @@ func runCheck(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	default:
 		return fmt.Errorf("listing deleted conversations: %w", tokenAdvice(err))
 	}
-	if err := load.ProbeLock(o.Out); err != nil {
+	if err := p.store.ProbeLock(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "output       %s: writable, not held by another run\n", o.Out)
-	st, haveState, err := load.ReadState(o.Out)
+	st, haveState, err := load.ReadStoreState(ctx, p.store)
 	if err != nil {
 		return err
 	}

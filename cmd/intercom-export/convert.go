@@ -26,6 +26,7 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	started := time.Now() // elapsed covers the whole run, opening the folder included
 	var out, logFormat, logLevel, partition string
 	var sourceJSON bool
+	var storeOpts load.StoreOptions
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	fs.StringVar(&out, "out", "", "output folder (required)")
 	fs.BoolVar(&sourceJSON, "source-json", true, "keep each conversation's JSON in conversations.source_json")
@@ -68,7 +69,11 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
-	run, err := openRun(out, loadCfg, log)
+	st, err := openStore(ctx, out, storeOpts)
+	if err != nil {
+		return err
+	}
+	run, err := openRun(st, loadCfg, log)
 	if err != nil {
 		return err
 	}

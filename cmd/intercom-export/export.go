@@ -38,6 +38,7 @@ type exportOptions struct {
 	Wait            time.Duration
 	LogFormat       string
 	LogLevel        string
+	Store           load.StoreOptions
 }
 
 // commonFlags registers the flags export and demo share.
@@ -206,6 +207,7 @@ type prepared struct {
 	every    checkpointPolicy
 	client   *extract.Client
 	loadCfg  load.Config
+	store    load.Store
 }
 
 // prepare validates everything an export (or its check) needs, sending no request.
@@ -247,6 +249,9 @@ func prepare(o *exportOptions, stderr io.Writer) (prepared, error) {
 	if err := p.loadCfg.Validate(); err != nil {
 		return p, fmt.Errorf("%w: %w", errUsage, err)
 	}
+	if p.store, err = openStore(context.Background(), o.Out, o.Store); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 
@@ -260,7 +265,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 	log, loadCfg, w, every, client := p.log, p.loadCfg, p.window, p.every, p.client
 	logOut, terminal := p.logOut, p.terminal
 
-	run, err := openRunWaiting(ctx, o.Out, loadCfg, log, o.Wait)
+	run, err := openRunWaiting(ctx, p.store, loadCfg, log, o.Wait)
 	if errors.Is(err, load.ErrLocked) {
 		return fmt.Errorf("%w; --wait 30m (say) waits for it", err)
 	}
@@ -470,7 +475,7 @@ func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	if len(j.failures) > 0 {
-		where := "the run manifest in " + o.Out + "/" + load.StateDir + "/runs/" + m.RunID + ".json"
+		where := "the run manifest in " + location(run.ds.Store(), load.StateDir+"/runs/"+m.RunID+".json")
 		if rejectsPath != "" {
 			where += " and " + rejectsPath
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,26 +87,32 @@ type rejection struct {
 	JSON           json.RawMessage `json:"json,omitempty"`
 }
 
-// rejects collects rejections into `_intercom_export/rejects/<run-id>.ndjson`, written under a hidden
-// name and renamed when the run ends, so a reader never sees half of it.
+// rejects collects rejections into `_intercom_export/rejects/<run-id>.ndjson`, written to a local file
+// (in a folder, a hidden one next to its final name) and published when the run ends, so a reader never
+// sees half of it.
 type rejects struct {
-	mu    sync.Mutex
-	path  string
-	file  *os.File
-	err   error
-	items []rejection // without their JSON, for the manifest and the bookmark
+	mu     sync.Mutex
+	store  load.Store
+	name   string // the final name in the store
+	staged string
+	local  string
+	file   *os.File
+	err    error
+	items  []rejection // without their JSON, for the manifest and the bookmark
 }
 
-func newRejects(dir, runID string) *rejects {
-	return &rejects{path: filepath.Join(dir, load.StateDir, "rejects", runID+".ndjson")}
+func newRejects(st load.Store, runID string) *rejects {
+	r := &rejects{store: st, name: load.StateDir + "/rejects/" + runID + ".ndjson"}
+	r.staged, r.local = st.Stage(runID, r.name)
+	return r
 }
 
 func (r *rejects) add(rej rejection) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.file == nil && r.err == nil {
-		if r.err = os.MkdirAll(filepath.Dir(r.path), 0o755); r.err == nil {
-			r.file, r.err = os.Create(r.tempPath())
+		if r.err = os.MkdirAll(filepath.Dir(r.local), 0o755); r.err == nil {
+			r.file, r.err = os.Create(r.local)
 		}
 	}
 	if r.file != nil {
@@ -118,11 +125,7 @@ func (r *rejects) add(rej rejection) {
 	r.items = append(r.items, rej)
 }
 
-func (r *rejects) tempPath() string {
-	return filepath.Join(filepath.Dir(r.path), "."+filepath.Base(r.path)+".tmp")
-}
-
-// close publishes the file; it returns its path, or "" when nothing was rejected.
+// close publishes the file; it returns where it is, or "" when nothing was rejected.
 func (r *rejects) close() (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -133,17 +136,44 @@ func (r *rejects) close() (string, error) {
 	if cerr := r.file.Close(); err == nil {
 		err = cerr
 	}
+	r.file = nil
 	if err == nil {
 		err = r.err
 	}
+	ctx := context.Background()
+	if err == nil {
+		err = r.store.Upload(ctx, r.staged, r.local)
+	}
+	if err == nil {
+		err = r.store.Publish(ctx, r.staged, r.name)
+	}
 	if err != nil {
-		os.Remove(r.tempPath())
+		os.Remove(r.local)
+		r.store.Remove(ctx, r.staged)
 		return "", fmt.Errorf("writing rejected conversations: %w", err)
 	}
-	if err := os.Rename(r.tempPath(), r.path); err != nil {
-		return "", err
+	return location(r.store, r.name), nil
+}
+
+// location names an object of a store in messages: a path in a folder, a URL in a bucket.
+func location(st load.Store, name string) string {
+	if load.IsFolder(st.Location()) {
+		return filepath.Join(st.Location(), filepath.FromSlash(name))
 	}
-	return r.path, nil
+	return strings.TrimSuffix(st.Location(), "/") + "/" + name
+}
+
+// openStore opens --out: a usage error when the location is not one the tool knows, or cannot be
+// written to.
+func openStore(ctx context.Context, out string, opts load.StoreOptions) (load.Store, error) {
+	st, err := load.OpenStore(ctx, out, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --out: %w", errUsage, err)
+	}
+	if err := st.CheckWritable(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return st, nil
 }
 
 // folderRun is what export and convert share: the output folder held for one run, what it holds, the
@@ -210,14 +240,14 @@ func (r *folderRun) newWriter(cfg load.Config, runID string) error {
 
 // openRun takes the folder's lock (rolling forward or cleaning up after a dead run), installs the
 // check of new files, reads what the folder holds and starts a writer.
-func openRun(out string, cfg load.Config, log zerolog.Logger) (*folderRun, error) {
-	return openRunWaiting(context.Background(), out, cfg, log, 0)
+func openRun(st load.Store, cfg load.Config, log zerolog.Logger) (*folderRun, error) {
+	return openRunWaiting(context.Background(), st, cfg, log, 0)
 }
 
 // openRunWaiting is openRun, waiting up to wait for another run to release the folder.
-func openRunWaiting(ctx context.Context, out string, cfg load.Config, log zerolog.Logger, wait time.Duration) (*folderRun, error) {
+func openRunWaiting(ctx context.Context, st load.Store, cfg load.Config, log zerolog.Logger, wait time.Duration) (*folderRun, error) {
 	limitMemory()
-	ds, err := load.OpenDatasetWaiting(ctx, out, log, wait)
+	ds, err := load.OpenWaiting(ctx, st, log, wait)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +257,7 @@ func openRunWaiting(ctx context.Context, out string, cfg load.Config, log zerolo
 		g.SetLimit(runtime.GOMAXPROCS(0))
 		for _, f := range files {
 			if !f.Removed {
-				g.Go(func() error { return load.CheckFile(filepath.Join(out, f.TempPath), f.Table, f.Rows) })
+				g.Go(func() error { return load.CheckFile(f.Local, f.Table, f.Rows) })
 			}
 		}
 		return g.Wait()
@@ -245,7 +275,7 @@ func openRunWaiting(ctx context.Context, out string, cfg load.Config, log zerolo
 		}
 		return nil, err
 	}
-	return &folderRun{ds: ds, held: held, writer: w, rej: newRejects(out, w.RunID()), log: log, added: map[string]load.Held{}}, nil
+	return &folderRun{ds: ds, held: held, writer: w, rej: newRejects(st, w.RunID()), log: log, added: map[string]load.Held{}}, nil
 }
 
 // partitionFlag registers --partition, which export, demo and convert share.

@@ -13,6 +13,7 @@ import (
 
 func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
+	var storeOpts load.StoreOptions
 	rest, err := parseCommand(fset, args, getenv, stdout)
 	if err != nil {
 		return err
@@ -21,7 +22,11 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return fmt.Errorf("%w: verify takes one argument, the output folder (see intercom-export verify --help)", errUsage)
 	}
 	dir := rest[0]
-	rep, err := load.VerifyDirContext(ctx, dir)
+	st, err := load.OpenStore(ctx, dir, storeOpts)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	rep, err := load.VerifyStore(ctx, st)
 	if err != nil && !errors.Is(err, load.ErrVerify) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: %w", errUsage, err)
