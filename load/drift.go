@@ -1,11 +1,9 @@
 package load
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
@@ -17,54 +15,55 @@ import (
 // readers that take the schema from one file (DuckDB without union_by_name, BigQuery, Athena).
 var ErrOlderFiles = errors.New("the folder holds files of another schema")
 
-// OlderFiles reads one published file of each table of the folder dir (its footer, page checksums and schema, as the
-// check before a commit does) and returns an error wrapping ErrOlderFiles when one was written with a
-// schema other than this build's, naming the file, what differs and the version that wrote it. A
-// folder's files are written together by each run, so one file per table tells. nil: the files agree
-// with this build, or there are none.
-func OlderFiles(dir string) error {
+// OlderFiles reads one published file of each table of the store (its footer, page checksums and
+// schema, as the check before a commit does) and returns an error wrapping ErrOlderFiles when one was
+// written with a schema other than this build's, naming the file, what differs and the version that
+// wrote it. It takes the oldest partition's file, the one incremental runs are least likely to have
+// rewritten; a folder's files are otherwise written together by each run, so one file per table
+// tells. nil: the files agree with this build, or there are none. In a bucket, a file is downloaded.
+func OlderFiles(ctx context.Context, store Store) error {
 	for _, table := range Tables {
-		path, err := anyPublishedFile(filepath.Join(dir, table))
-		if err != nil || path == "" {
+		name, err := anyPublishedFile(ctx, store, table)
+		if err != nil || name == "" {
 			return err
 		}
-		err = CheckFile(path, table, -1)
+		local, release, err := store.Fetch(ctx, name)
+		if err != nil {
+			return err
+		}
+		err = CheckFile(local, table, -1)
+		by := createdBy(local)
+		release()
 		if err == nil {
 			continue
 		}
 		if !errors.Is(err, ErrSchemaMismatch) && !errors.Is(err, ErrCorrupt) {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, path)
-		return fmt.Errorf("%w: %s, written by %s: %s", ErrOlderFiles, rel, createdBy(path), firstDifferences(strings.TrimPrefix(err.Error(), path+": "), 3))
+		return fmt.Errorf("%w: %s, written by %s: %s", ErrOlderFiles, name, by, firstDifferences(strings.TrimPrefix(err.Error(), local+": "), 3))
 	}
 	return nil
 }
 
-// anyPublishedFile is the data file of the table's first partition (in name order) that has one; ""
-// when none has.
-func anyPublishedFile(root string) (string, error) {
-	entries, err := os.ReadDir(root)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
+// anyPublishedFile is the data file of the table's first partition in name order (the oldest); ""
+// when the table has none.
+func anyPublishedFile(ctx context.Context, store Store, table string) (string, error) {
+	entries, err := store.List(ctx, table)
 	if err != nil {
 		return "", err
 	}
-	names := make([]string, 0, len(entries))
+	first := ""
 	for _, e := range entries {
-		if e.IsDir() && !hidden(e.Name()) {
-			names = append(names, e.Name())
+		rest, ok := strings.CutPrefix(e.Name, table+"/")
+		partition, file, nested := strings.Cut(rest, "/")
+		if !ok || !nested || file != DataFile || hidden(partition) {
+			continue
+		}
+		if first == "" || e.Name < first {
+			first = e.Name
 		}
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		path := filepath.Join(root, name, DataFile)
-		if _, err := os.Stat(path); err == nil {
-			return path, nil
-		}
-	}
-	return "", nil
+	return first, nil
 }
 
 // createdBy is the writer a file's footer names, or "an unknown version".

@@ -55,7 +55,7 @@ func runCheck(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if err := olderFiles(o, p.log); err != nil {
+	if err := olderFiles(ctx, p.store, o.Full, p.log); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "a run would  %s\n", describePlan(plan(o, p.window, st, haveState, time.Now(), p.log)))
@@ -93,11 +93,11 @@ func describePlan(p runPlan) string {
 // olderFiles refuses a folder that holds files of another schema (an older version of the tool wrote
 // them), unless the run is --full, which rewrites every partition and is only warned: a table whose
 // files disagree on their columns breaks readers that take the schema from one file.
-func olderFiles(o exportOptions, log zerolog.Logger) error {
-	switch err := load.OlderFiles(o.Out); {
+func olderFiles(ctx context.Context, store load.Store, full bool, log zerolog.Logger) error {
+	switch err := load.OlderFiles(ctx, store); {
 	case err == nil || !errors.Is(err, load.ErrOlderFiles):
 		return err
-	case o.Full:
+	case full:
 		log.Warn().Err(err).Msg("this --full run rewrites every partition in this version's schema")
 		return nil
 	default:

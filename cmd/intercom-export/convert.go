@@ -78,7 +78,7 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	defer run.close()
-	if err := load.OlderFiles(out); errors.Is(err, load.ErrOlderFiles) {
+	if err := load.OlderFiles(ctx, st); errors.Is(err, load.ErrOlderFiles) {
 		return fmt.Errorf("%w: %w; converting into it would put two schemas in one table: convert into a new folder, or rewrite this one first with export --full", errUsage, err)
 	} else if err != nil {
 		return err

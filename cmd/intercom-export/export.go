@@ -273,7 +273,7 @@ func export(ctx context.Context, o exportOptions, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer run.close()
-	if err := olderFiles(o, log); err != nil {
+	if err := olderFiles(ctx, p.store, o.Full, log); err != nil {
 		return err
 	}
 	st, haveState, err := run.ds.State()
