@@ -28,7 +28,8 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 	var sourceJSON bool
 	var storeOpts load.StoreOptions
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
-	fs.StringVar(&out, "out", "", "output folder (required)")
+	fs.StringVar(&out, "out", "", "output folder, or s3://bucket/prefix (required)")
+	storeFlags(fs, &storeOpts)
 	fs.BoolVar(&sourceJSON, "source-json", true, "keep each conversation's JSON in conversations.source_json")
 	partitionFlag(fs, &partition)
 	fs.StringVar(&logFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console or json")

@@ -72,8 +72,9 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 // exportFlags defines the flags of export (and check) on o.
 func exportFlags(name string, o *exportOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.StringVar(&o.Out, "out", "", "output folder (required)")
+	fs.StringVar(&o.Out, "out", "", "output folder, or s3://bucket/prefix (required)")
 	fs.StringVar(&o.Extract.Region, "region", "us", "data hosting region: us, eu or au")
+	storeFlags(fs, &o.Store)
 	fs.StringVar(&o.Extract.BaseURL, "base-url", "", "API base URL, overriding --region (https, or http on localhost)")
 	fs.String(configFlag, "", configFlagUsage)
 	commonFlags(fs, o)

@@ -163,6 +163,16 @@ func location(st load.Store, name string) string {
 	return strings.TrimSuffix(st.Location(), "/") + "/" + name
 }
 
+// storeFlags registers the flags of a bucket --out; credentials never come from flags but from the
+// standard AWS chain.
+func storeFlags(fs *flag.FlagSet, o *load.StoreOptions) {
+	fs.StringVar(&o.S3Endpoint, "s3-endpoint", "", "endpoint URL of an S3-compatible store (MinIO, R2, Ceph, GCS); default AWS_ENDPOINT_URL_S3, else AWS S3")
+	fs.StringVar(&o.S3Region, "s3-region", "", "the bucket's region; default from the AWS configuration (AWS_REGION, the profile), else us-east-1")
+	fs.BoolVar(&o.S3PathStyle, "s3-path-style", false, "address buckets as ENDPOINT/BUCKET rather than BUCKET.ENDPOINT, as most S3-compatible stores want")
+	fs.BoolVar(&o.AllowUnsafeLock, "s3-allow-unsafe-lock", false, "write to a store without conditional writes, whose lock cannot keep two runs apart")
+	fs.DurationVar(&o.LockTTL, "s3-lock-ttl", load.DefaultLockTTL, "how long a bucket's lock outlives a run that stopped renewing it: a killed run blocks the prefix this long")
+}
+
 // openStore opens --out: a usage error when the location is not one the tool knows, or cannot be
 // written to.
 func openStore(ctx context.Context, out string, opts load.StoreOptions) (load.Store, error) {

@@ -14,6 +14,7 @@ import (
 func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("verify", flag.ContinueOnError)
 	var storeOpts load.StoreOptions
+	storeFlags(fset, &storeOpts)
 	rest, err := parseCommand(fset, args, getenv, stdout)
 	if err != nil {
 		return err

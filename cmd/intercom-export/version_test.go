@@ -98,7 +98,7 @@ func TestREADMEFlagTableMatchesTheCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)[^`]*` \\|([^|]*)\\|")
+	row := regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)[^`]*` \\|([^|]*)\\|")
 	documented := map[string]string{}
 	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
 		documented[m[1]] = strings.Trim(strings.TrimSpace(m[2]), "`")

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intercom-export/intercom-export/extract/intercomtest"
+	"github.com/intercom-export/intercom-export/load/s3test"
+)
+
+// Runs with changes, additions and deletions exported to a bucket on a real S3 server give the same
+// tables as the same runs exported to a folder, and exactly the workspace; verify reads the bucket; the
+// credentials appear in no output, log or manifest.
+func TestExportToABucketEqualsExportToAFolder(t *testing.T) {
+	s3 := s3test.Start(t)
+	s3.Bucket(t, "warehouse")
+	s3.SetEnv(t, s3.Endpoint)
+	ws := intercomtest.NewWorkspace(33, 120)
+	api := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer api.Close()
+	const bucket = "s3://warehouse/intercom/prod"
+	dir := t.TempDir()
+	var output strings.Builder
+	for run := range 3 {
+		if run > 0 {
+			now := time.Now().Unix()
+			changeSome(t, ws, 6, now)
+			addSome(ws, 3, now)
+			for _, c := range ws.Conversations()[run*10 : run*10+2] {
+				ws.Delete(c.ID, now)
+			}
+		}
+		stdout, stderr := exportRun(t, api, bucket, exitOK, "--s3-path-style", "--partition", "month")
+		output.WriteString(stdout + stderr)
+		exportRun(t, api, dir, exitOK, "--partition", "month")
+	}
+	local := t.TempDir()
+	s3.Download(t, "warehouse", "intercom/prod", local)
+	db := openDuckDB(t)
+	if got, want := snapshot(t, db, local, nil), snapshot(t, db, dir, nil); !reflect.DeepEqual(got, want) {
+		for name := range want {
+			if !reflect.DeepEqual(got[name], want[name]) {
+				t.Errorf("%s: %d rows in the bucket, %d in the folder, or the rows differ", name, len(got[name]), len(want[name]))
+			}
+		}
+	}
+	requireSameAsFreshExport(t, db, api, local, "--partition", "month")
+	for _, k := range s3.Keys(t, "warehouse", "") {
+		if strings.Contains(k, "/staging/") || strings.HasSuffix(k, "journal.json") || strings.HasSuffix(k, ".tmp") || strings.HasSuffix(k, "/lock") {
+			t.Errorf("leftover object %s", k)
+		}
+	}
+
+	var o, e bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if code := run(ctx, []string{"verify", "--s3-path-style", bucket}, os.Getenv, &o, &e); code != exitOK || !strings.Contains(o.String(), "; 0 problems") {
+		t.Errorf("verify %s exited %d:\n%s%s", bucket, code, o.String(), e.String())
+	}
+	output.WriteString(o.String() + e.String())
+
+	// The credentials were in the environment only, and go nowhere.
+	manifests, _ := filepath.Glob(filepath.Join(local, "_intercom_export", "runs", "*.json"))
+	if len(manifests) != 3 {
+		t.Errorf("%d manifests in the bucket, want 3", len(manifests))
+	}
+	everything := output.String()
+	for _, m := range manifests {
+		data, _ := os.ReadFile(m)
+		everything += string(data)
+	}
+	for _, secret := range []string{s3test.AccessKey, s3test.SecretKey} {
+		if strings.Contains(everything, secret) {
+			t.Errorf("a credential (%s...) appears in the output, the logs or a manifest", secret[:6])
+		}
+	}
+}
+
+// A location the tool does not know is refused before any request, with the list of those it knows;
+// so is a bucket it cannot reach, without naming the credentials.
+func TestOutRefusesUnknownSchemesAndUnreachableBuckets(t *testing.T) {
+	s3 := s3test.Start(t)
+	s3.SetEnv(t, s3.Endpoint)
+	ws := intercomtest.NewWorkspace(1, 5)
+	api := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken})
+	defer api.Close()
+	_, stderr := exportRun(t, api, "gs://bucket/x", exitUsage)
+	if !strings.Contains(stderr, "s3://bucket/prefix") {
+		t.Errorf("an unknown scheme's refusal does not list the schemes known:\n%s", tail(stderr, 2000))
+	}
+	_, stderr = exportRun(t, api, "s3://no-such-bucket/x", exitUsage, "--s3-path-style")
+	if !strings.Contains(stderr, "no-such-bucket") || strings.Contains(stderr, s3test.SecretKey) || strings.Contains(stderr, s3test.AccessKey) {
+		t.Errorf("an unreachable bucket's refusal:\n%s", tail(stderr, 2000))
+	}
+	if st := api.Stats(); st.RetrieveRequests > 0 {
+		t.Errorf("%d retrievals before the refusal", st.RetrieveRequests)
+	}
+	if _, err := os.Stat("gs:"); err == nil {
+		t.Error("a folder named gs: was created")
+	}
+}
