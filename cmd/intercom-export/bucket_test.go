@@ -3,14 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/intercom-export/intercom-export/extract/intercomtest"
+	"github.com/intercom-export/intercom-export/load"
 	"github.com/intercom-export/intercom-export/load/s3test"
 )
 
@@ -104,4 +110,83 @@ func TestOutRefusesUnknownSchemesAndUnreachableBuckets(t *testing.T) {
 	if _, err := os.Stat("gs:"); err == nil {
 		t.Error("a folder named gs: was created")
 	}
+}
+
+// Runs to a bucket killed with SIGKILL at random points, publishing included: after each, the bucket
+// reads without a duplicate row; the next run takes the dead run's lock over once it expires, and the
+// last leaves the bucket exact, with no staging object or unfinished multipart upload.
+func TestKilledRunsToABucketLeaveItReadableAndTheNextRunCompletes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes")
+	}
+	s3 := s3test.Start(t)
+	s3.Bucket(t, "nightly")
+	s3.SetEnv(t, s3.Endpoint)
+	ws := intercomtest.NewWorkspace(37, 150)
+	api := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, Latency: 2 * time.Millisecond})
+	defer api.Close()
+	const bucket = "s3://nightly/intercom"
+	flags := []string{"--concurrency", "8", "--s3-path-style", "--s3-lock-ttl", "1s", "--wait", "1m"}
+
+	start := time.Now()
+	cmd, output := startExport(t, api, "s3://nightly/probe", flags...)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("a complete run failed: %v\n%s", err, output)
+	}
+	whole := time.Since(start)
+
+	rng := rand.New(rand.NewPCG(13, 13))
+	kills, rolledForward := 0, 0
+	for i := range 6 {
+		args := flags
+		if i%2 == 0 {
+			args = append(slices.Clone(flags), "--full")
+		} else {
+			changeSome(t, ws, 3, time.Now().Unix())
+		}
+		cmd, output := startExport(t, api, bucket, args...)
+		// A full run dies anywhere, publishing included; an incremental one is over sooner.
+		at := int64(whole)/10 + rng.Int64N(int64(whole)*7/10)
+		if i%2 == 1 {
+			at = rng.Int64N(int64(whole) * 4 / 10)
+		}
+		time.Sleep(time.Duration(at))
+		cmd.Process.Signal(syscall.SIGKILL)
+		if err := cmd.Wait(); err == nil {
+			t.Logf("run %d finished before its kill", i)
+		} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+			t.Fatalf("run %d failed on its own: %v\n%s", i, err, output)
+		} else {
+			kills++
+		}
+		if bytes.Contains(output.Bytes(), []byte("completed the publishing of a run that died half way")) {
+			rolledForward++
+		}
+		local := t.TempDir()
+		s3.Download(t, "nightly", "intercom", local)
+		checkReadable(t, local, fmt.Sprintf("after kill %d", i))
+	}
+	t.Logf("%d of 6 runs killed, %d journals of killed runs rolled forward by the next", kills, rolledForward)
+	if kills < 3 {
+		t.Errorf("only %d of 6 runs were killed: the test proves little", kills)
+	}
+	cmd, output = startExport(t, api, bucket, flags...)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the run after the kills failed: %v\n%s", err, output)
+	}
+	for _, k := range s3.Keys(t, "nightly", "intercom/") {
+		if strings.Contains(k, "/staging/") || strings.HasSuffix(k, "journal.json") || strings.HasSuffix(k, "/lock") {
+			t.Errorf("leftover object %s", k)
+		}
+	}
+	st, err := load.OpenStore(context.Background(), bucket, load.StoreOptions{S3PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up, err := load.IncompleteUploads(context.Background(), st); err != nil || len(up) > 0 {
+		t.Errorf("unfinished multipart uploads %v, %v", up, err)
+	}
+	local := t.TempDir()
+	s3.Download(t, "nightly", "intercom", local)
+	requireSameAsFreshExport(t, openDuckDB(t), api, local)
 }

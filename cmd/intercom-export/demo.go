@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/intercom-export/intercom-export/extract/intercomtest"
+	"github.com/intercom-export/intercom-export/load"
 )
 
 // demoSeed fixes the fake workspace, so every demo run exports the same conversations.
@@ -23,6 +24,7 @@ func runDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	fs.StringVar(&o.Out, "out", "demo-out", "output folder")
 	fs.IntVar(&n, "conversations", 2000, "conversations in the fake workspace")
 	commonFlags(fs, &o)
+	storeFlags(fs, &o.Store)
 	if err := parseFlags(fs, args, nil, stdout); err != nil {
 		return err
 	}
@@ -38,9 +40,9 @@ func runDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if err := export(ctx, o, stdout, stderr); err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(o.Out)
-	if err != nil {
-		abs = o.Out
+	abs := o.Out
+	if a, err := filepath.Abs(o.Out); err == nil && load.IsFolder(o.Out) {
+		abs = a
 	}
 	fmt.Fprintf(stdout, `
 Parquet files are in %[1]s/<table>/<partition>/data.parquet. Try them in DuckDB:
