@@ -121,6 +121,11 @@ func (w *Writer) Commit(ctx context.Context) (Result, error) {
 	for i := range results {
 		pend = append(pend, w.pendingFiles(&results[i])...)
 	}
+	if err == nil {
+		var whole []pending
+		whole, err = w.writeWhole(ctx)
+		pend = append(pend, whole...)
+	}
 	phase("write")
 	files := func() []File {
 		out := make([]File, len(pend))

@@ -26,6 +26,12 @@ type Manifest struct {
 	// does not offer the listing) or failed (it did not answer; the next run asks again from the same
 	// point). Empty for convert and for checkpoints.
 	Deletions string `json:"deletions,omitempty"`
+	// Admins and Teams say what the run did with those tables, which an export rewrites whole:
+	// refreshed, unavailable (the workspace's API does not list them for this app) or failed (it did not
+	// answer, or not with the list); in the last two cases the previous file stays. Empty for convert and
+	// for checkpoints.
+	Admins string `json:"admins,omitempty"`
+	Teams  string `json:"teams,omitempty"`
 	// Warnings lists what the run had to do without, in words.
 	Warnings   []string  `json:"warnings,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
@@ -88,7 +94,7 @@ type TableRows struct {
 // A rewritten partition has both (with the same path: the new file replaced the old one in place).
 // Date is the partition's value: YYYY-MM-DD, or YYYY-MM in a folder partitioned by month.
 type PartitionChange struct {
-	Date    string        `json:"date"`
+	Date    string        `json:"date,omitempty"` // empty for admins and teams, which are one file each
 	Added   *ManifestFile `json:"added,omitempty"`
 	Removed *ManifestFile `json:"removed,omitempty"`
 }
@@ -114,6 +120,9 @@ type Failure struct {
 
 // partitionValue is the partition column's value in the file's folder name.
 func (f File) partitionValue() string {
+	if f.Partition == "" {
+		return "" // a whole table's file
+	}
 	if _, v, ok := strings.Cut(f.Partition, "="); ok {
 		return v
 	}
@@ -130,7 +139,7 @@ func (m *Manifest) addFiles(files []File) {
 	c.Rows = map[string]TableRows{}
 	own := map[string]*int64{schemas.TableConversations: &c.Conversations, schemas.TableConversationParts: &c.Parts,
 		schemas.TableConversationTags: &c.Tags, schemas.TableConversationRatings: &c.Ratings}
-	for _, t := range Tables {
+	for _, t := range append(Tables[:], WholeTables...) {
 		m.Tables[t] = []PartitionChange{}
 		c.Rows[t] = TableRows{}
 	}

@@ -163,8 +163,10 @@ func VerifyStore(ctx context.Context, st Store) (Report, error) {
 		if hidden(name) || name == StateDir {
 			continue
 		}
-		if !slices.Contains(Tables[:], name) {
-			problem(name, fmt.Errorf("%w: not one of the tables %s", ErrUnexpected, strings.Join(Tables[:], ", ")))
+		whole := slices.Contains(WholeTables, name)
+		if !whole && !slices.Contains(Tables[:], name) {
+			all := append(Tables[:], WholeTables...)
+			problem(name, fmt.Errorf("%w: not one of the tables %s", ErrUnexpected, strings.Join(all, ", ")))
 			continue
 		}
 		tableDir := name
@@ -175,6 +177,20 @@ func VerifyStore(ctx context.Context, st Store) (Report, error) {
 		parts, err := fs.ReadDir(tree, tableDir)
 		if err != nil {
 			problem(name, err)
+			continue
+		}
+		if whole {
+			// One file, data.parquet; nothing else that a reader of <table>/*.parquet would read.
+			for _, fe := range parts {
+				fname, frel := fe.Name(), path.Join(name, fe.Name())
+				switch {
+				case hidden(fname):
+				case fname != DataFile || isDir(path.Join(tableDir, fname)):
+					problem(frel, fmt.Errorf("%w: only %s belongs in the folder of %s, which has no partitions", ErrUnexpected, DataFile, name))
+				default:
+					jobs = append(jobs, job{rel: frel, table: name})
+				}
+			}
 			continue
 		}
 		for _, pe := range parts {

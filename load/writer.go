@@ -43,6 +43,9 @@ type Writer struct {
 	spillErr   error
 	spillBytes int64
 
+	// whole holds the new content of the whole tables (ReplaceTable), written by Commit.
+	whole []wholeTable
+
 	err    error // sticky: a failed spill leaves buffers that cannot be trusted
 	closed bool
 	// noSyncFS: sync each file and folder instead of one syncfs (see bulkSync).

@@ -59,8 +59,9 @@ func DDLFor(format, dir string, p Partitioning) (string, error) {
 
 // sqlTable is a table as the DDL renderers see it: engine-neutral types walked from the row type.
 type sqlTable struct {
-	name   string
-	fields []sqlField // the file's columns; the partition column is added by each renderer
+	name        string
+	partitioned bool       // else one file, <table>/data.parquet
+	fields      []sqlField // the file's columns; the partition column is added by each renderer
 }
 
 type sqlField struct {
@@ -96,8 +97,12 @@ func sqlTableOf(t Table) (sqlTable, error) {
 	if err != nil {
 		return sqlTable{}, fmt.Errorf("schemas: table %s: %w", t.Name, err)
 	}
-	if len(fields)+1 != len(t.Columns) {
-		return sqlTable{}, fmt.Errorf("schemas: table %s: %d fields but %d columns described", t.Name, len(fields), len(t.Columns)-1)
+	described := len(t.Columns)
+	if t.Partitioned {
+		described-- // the partition column
+	}
+	if len(fields) != described {
+		return sqlTable{}, fmt.Errorf("schemas: table %s: %d fields but %d columns described", t.Name, len(fields), described)
 	}
 	for i := range fields {
 		if fields[i].name != t.Columns[i].Name {
@@ -105,7 +110,7 @@ func sqlTableOf(t Table) (sqlTable, error) {
 		}
 		fields[i].duckDB = t.Columns[i].Type
 	}
-	return sqlTable{name: t.Name, fields: fields}, nil
+	return sqlTable{name: t.Name, partitioned: t.Partitioned, fields: fields}, nil
 }
 
 func sqlFields(row reflect.Type) ([]sqlField, error) {
@@ -218,17 +223,35 @@ func quoteBackslash(s string) string {
 // files of a running export out.
 func tableGlob(dir, table string) string { return dir + "/" + table + "/*/*.parquet" }
 
+// DataFileName is the name of every data file: one per partition, or the whole of an unpartitioned table.
+const DataFileName = "data.parquet"
+
+// wholeFile is the one file of an unpartitioned table.
+func wholeFile(dir, table string) string { return dir + "/" + table + "/" + DataFileName }
+
+// comment is a column's doc as the text of a `--` comment: on one line, and without `;`, since tools
+// that split a script into statements on `;` (the DuckDB CLI's .read does not, many clients do) would
+// cut a statement inside it.
+func comment(doc string) string { return strings.ReplaceAll(oneLine(doc), ";", ",") }
+
 // duckDBView lists the columns instead of SELECT * so that the view pins their order and fails loudly
 // when a file lacks one. union_by_name lets partitions written before a column was added read it as NULL
 // instead of failing the whole scan.
 func duckDBView(t sqlTable, dir string, p Partitioning) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS\nSELECT\n", quoteDouble(t.name))
-	pf := partitionField(p)
-	all := append(slices.Clone(t.fields), pf)
+	all := t.fields
+	if t.partitioned {
+		all = append(slices.Clone(t.fields), partitionField(p))
+	}
 	writeColumns(&b, all, func(f sqlField, comma string) string {
-		return fmt.Sprintf("  %s%s -- %s%s: %s\n", quoteDouble(f.name), comma, f.duckDB, notNull(f), oneLine(f.doc))
+		return fmt.Sprintf("  %s%s -- %s%s: %s\n", quoteDouble(f.name), comma, f.duckDB, notNull(f), comment(f.doc))
 	})
+	if !t.partitioned {
+		fmt.Fprintf(&b, "FROM read_parquet(%s);\n", quoteSingle(wholeFile(dir, t.name)))
+		return b.String()
+	}
+	pf := partitionField(p)
 	fmt.Fprintf(&b, "FROM read_parquet(%s, hive_partitioning = true, hive_types = {'%s': %s}, union_by_name = true);\n",
 		quoteSingle(tableGlob(dir, t.name)), pf.name, pf.duckDB)
 	return b.String()
@@ -243,6 +266,11 @@ func bigQueryTable(t sqlTable, dir string, p Partitioning) string {
 		return fmt.Sprintf("  %s %s OPTIONS (description = %s)%s\n", quoteBack(f.name), bigQueryType(f.typ), quoteBackslash(f.doc), comma)
 	})
 	prefix := dir + "/" + t.name
+	if !t.partitioned {
+		fmt.Fprintf(&b, "  )\n  OPTIONS (\n    format = 'PARQUET',\n    uris = [%s],\n", quoteBackslash(wholeFile(dir, t.name)))
+		b.WriteString("    enable_list_inference = TRUE\n  );\n")
+		return b.String()
+	}
 	pf := partitionField(p)
 	fmt.Fprintf(&b, "  )\n  WITH PARTITION COLUMNS (`%s` %s)\n  OPTIONS (\n    format = 'PARQUET',\n", pf.name, bigQueryType(pf.typ))
 	fmt.Fprintf(&b, "    uris = [%s],\n    hive_partition_uri_prefix = %s,\n", quoteBackslash(prefix+"/*"), quoteBackslash(prefix))
@@ -257,7 +285,10 @@ func snowflakeTable(t sqlTable, dir string, p Partitioning) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", t.name)
 	pf := partitionField(p)
-	all := append(slices.Clone(t.fields), pf)
+	all := t.fields
+	if t.partitioned {
+		all = append(slices.Clone(t.fields), pf)
+	}
 	writeColumns(&b, all, func(f sqlField, comma string) string {
 		return fmt.Sprintf("  %s %s%s COMMENT %s%s\n", f.name, snowflakeType(f.typ), notNull(f), quoteSingle(f.doc), comma)
 	})
@@ -266,19 +297,33 @@ func snowflakeTable(t sqlTable, dir string, p Partitioning) string {
 	if !strings.HasPrefix(loc, "@") {
 		loc = quoteSingle(loc)
 	}
-	fmt.Fprintf(&b, "-- Load (MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE would load the file columns but not %s, which is in the path):\n", pf.name)
+	if t.partitioned {
+		fmt.Fprintf(&b, "-- Load (MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE would load the file columns but not %s, which is in the path):\n", pf.name)
+	} else {
+		b.WriteString("-- Load (the whole table: truncate it first, in the same transaction):\n")
+	}
 	fmt.Fprintf(&b, "-- COPY INTO %s (%s)\n", t.name, joinFields(all, func(f sqlField) string { return f.name }))
 	b.WriteString("--   FROM (SELECT ")
-	for _, f := range t.fields {
-		fmt.Fprintf(&b, "$1:%s::%s, ", f.name, snowflakeType(f.typ))
+	for i, f := range t.fields {
+		sep := ", "
+		if i == len(t.fields)-1 && !t.partitioned {
+			sep = "\n"
+		}
+		fmt.Fprintf(&b, "$1:%s::%s%s", f.name, snowflakeType(f.typ), sep)
 	}
-	if p == ByMonth {
+	switch {
+	case !t.partitioned:
+	case p == ByMonth:
 		b.WriteString(`REGEXP_SUBSTR(METADATA$FILENAME, 'month=([0-9]{4}-[0-9]{2})/', 1, 1, 'e')` + "\n")
-	} else {
+	default:
 		b.WriteString(`TO_DATE(REGEXP_SUBSTR(METADATA$FILENAME, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1, 1, 'e'))` + "\n")
 	}
 	fmt.Fprintf(&b, "--         FROM %s)\n", loc)
-	fmt.Fprintf(&b, "--   FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) PATTERN = '.*%s=[0-9-]+/[^/.][^/]*[.]parquet';\n", pf.name)
+	if !t.partitioned {
+		fmt.Fprintf(&b, "--   FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) FILES = ('%s')\n", DataFileName)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "--   FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) PATTERN = '.*%s=[0-9-]+/[^/.][^/]*[.]parquet'\n", pf.name)
 	return b.String()
 }
 
@@ -290,8 +335,12 @@ func athenaTable(t sqlTable, dir string, p Partitioning) string {
 	writeColumns(&b, t.fields, func(f sqlField, comma string) string {
 		return fmt.Sprintf("  `%s` %s COMMENT %s%s\n", f.name, athenaType(f.typ), quoteBackslash(f.doc), comma)
 	})
-	pf := partitionField(p)
 	prefix := dir + "/" + t.name
+	if !t.partitioned {
+		fmt.Fprintf(&b, ")\nSTORED AS PARQUET\nLOCATION %s;\n", quoteBackslash(prefix+"/"))
+		return b.String()
+	}
+	pf := partitionField(p)
 	// A month is projected as a date formatted yyyy-MM, stepping a month at a time.
 	format, start, unit := "yyyy-MM-dd", "2011-01-01", "DAYS"
 	if p == ByMonth {

@@ -18,9 +18,13 @@ type Column struct {
 
 // Table describes one exported table.
 type Table struct {
-	Name    string
-	Row     reflect.Type
-	Columns []Column // the file's columns, then the partition column `date`
+	Name string
+	Row  reflect.Type
+	// Partitioned: the table is split into partition folders by the conversation's creation day (the
+	// four conversation tables). The others (admins, teams) are one file, <table>/data.parquet,
+	// rewritten whole by every export.
+	Partitioned bool
+	Columns     []Column // the file's columns, then, when partitioned, the partition column `date`
 }
 
 // PartitionColumn is the Hive partition key of a folder partitioned by day: the folder `date=YYYY-MM-DD`,
@@ -38,25 +42,30 @@ func PartitionColumnOf(p Partitioning) Column {
 	return PartitionColumn
 }
 
-// Tables describes the four tables, in the order they are documented.
+// Tables describes every table, in the order they are documented: the four partitioned conversation
+// tables, then admins and teams.
 func Tables() []Table {
 	return []Table{
-		describe(TableConversations, reflect.TypeFor[Conversation]()),
-		describe(TableConversationParts, reflect.TypeFor[ConversationPart]()),
-		describe(TableConversationTags, reflect.TypeFor[ConversationTag]()),
-		describe(TableConversationRatings, reflect.TypeFor[ConversationRating]()),
+		describe(TableConversations, reflect.TypeFor[Conversation](), true),
+		describe(TableConversationParts, reflect.TypeFor[ConversationPart](), true),
+		describe(TableConversationTags, reflect.TypeFor[ConversationTag](), true),
+		describe(TableConversationRatings, reflect.TypeFor[ConversationRating](), true),
+		describe(TableAdmins, reflect.TypeFor[Admin](), false),
+		describe(TableTeams, reflect.TypeFor[Team](), false),
 	}
 }
 
-func describe(name string, row reflect.Type) Table {
-	t := Table{Name: name, Row: row}
+func describe(name string, row reflect.Type, partitioned bool) Table {
+	t := Table{Name: name, Row: row, Partitioned: partitioned}
 	for i := range row.NumField() {
 		f := row.Field(i)
 		tag := strings.Split(f.Tag.Get("parquet"), ",")
 		nullable := f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Slice && slices.Contains(tag[1:], "optional")
 		t.Columns = append(t.Columns, Column{Name: tag[0], Type: duckDBType(f.Type), Nullable: nullable, Source: f.Tag.Get("doc")})
 	}
-	t.Columns = append(t.Columns, PartitionColumn)
+	if partitioned {
+		t.Columns = append(t.Columns, PartitionColumn)
+	}
 	return t
 }
 
@@ -101,10 +110,14 @@ func Markdown() string { return markdown(ByDay) }
 func markdown(p Partitioning) string {
 	var b strings.Builder
 	for _, t := range Tables() {
-		if p == ByMonth {
+		if p == ByMonth && t.Partitioned {
 			t.Columns[len(t.Columns)-1] = MonthPartitionColumn
 		}
-		fmt.Fprintf(&b, "### %s\n\n| column | type | null | source |\n|---|---|---|---|\n", t.Name)
+		fmt.Fprintf(&b, "### %s\n\n", t.Name)
+		if !t.Partitioned {
+			fmt.Fprintf(&b, "One file, `%s/data.parquet`, rewritten whole by every export (not by convert).\n\n", t.Name)
+		}
+		fmt.Fprintf(&b, "| column | type | null | source |\n|---|---|---|---|\n")
 		for _, c := range t.Columns {
 			null := ""
 			if c.Nullable {

@@ -95,3 +95,20 @@ func (r *Record) SetCreatedDate() {
 		r.Rating.CreatedDate = r.Date
 	}
 }
+
+// SetLineage stamps every row with the run that writes it and, on the conversation, the time: the
+// lineage columns warehouses load "what changed since run X" by. All rows share runID's string.
+func (r *Record) SetLineage(runID string, at time.Time) {
+	id := &runID
+	at = at.UTC()
+	r.Conversation.RunID, r.Conversation.ExportedAt = id, &at
+	for i := range r.Parts {
+		r.Parts[i].RunID = id
+	}
+	for i := range r.Tags {
+		r.Tags[i].RunID = id
+	}
+	if r.Rating != nil {
+		r.Rating.RunID = id
+	}
+}

@@ -161,6 +161,8 @@ func TestDuckDBTypes(t *testing.T) {
 		Attachments: []schemas.Attachment{{Name: ptr("a")}}, AttachmentCount: 1}}))
 	write(schemas.TableConversationTags, writeFile(t, []schemas.ConversationTag{{ConversationID: "1", TagID: "2", AppliedAt: &ts}}))
 	write(schemas.TableConversationRatings, writeFile(t, []schemas.ConversationRating{{ConversationID: "1", Rating: ptr(int32(5))}}))
+	write(schemas.TableAdmins, writeFile(t, []schemas.Admin{{AdminID: "1", TeamIDs: []string{"2"}, ExportedAt: &ts}}))
+	write(schemas.TableTeams, writeFile(t, []schemas.Team{{TeamID: "2", AdminIDs: []string{"1"}, AssignmentLimit: ptr(int64(3))}}))
 
 	db := openDuckDB(t)
 	for _, tbl := range schemas.Tables() {

@@ -27,6 +27,8 @@ const (
 	TableConversationParts   = "conversation_parts"
 	TableConversationTags    = "conversation_tags"
 	TableConversationRatings = "conversation_ratings"
+	TableAdmins              = "admins"
+	TableTeams               = "teams"
 )
 
 // Conversation is one row per conversation.
@@ -128,6 +130,10 @@ type Conversation struct {
 
 	CustomAttributes *string `parquet:"custom_attributes" doc:"custom_attributes as a JSON string (2.x only)"`
 	SourceJSON       *string `parquet:"source_json" doc:"the conversation as retrieved, compact JSON, without its part list (each part's JSON is in conversation_parts.source_json): read fields without a column with DuckDB's JSON functions; NULL with --source-json=false"`
+
+	// Lineage, as Airbyte, Fivetran and dlt add it: set by the run, not by the API (SetLineage).
+	RunID      *string    `parquet:"run_id,dict" doc:"the export or convert run that wrote the row: the name of its manifest, _intercom_export/runs/<run_id>.json; a row keeps it until a later run rewrites its conversation. NULL in rows written before this column existed"`
+	ExportedAt *time.Time `parquet:"exported_at,timestamp(microsecond)" doc:"when that run exported the conversation: the time its rows went to the loader, moments after it was retrieved (export) or read (convert); changes only when a run rewrites the conversation (a --full run rewrites all). NULL in rows written before this column existed"`
 }
 
 // Attachment is a file attached to a message or a part. Upload URLs expire after 30 minutes, so the
@@ -209,6 +215,7 @@ type ConversationPart struct {
 	AppPackageCode *string   `parquet:"app_package_code,dict" doc:"app_package_code (2.x): the app that created the part"`
 	Metadata       *string   `parquet:"metadata" doc:"metadata (2.x) as a JSON string (quick_reply_uuid, ...); NULL when null or absent"`
 	SourceJSON     *string   `parquet:"source_json" doc:"the part as retrieved, compact JSON; NULL with --source-json=false"`
+	RunID          *string   `parquet:"run_id,dict" doc:"the run that wrote the row, as conversations.run_id"`
 }
 
 // ConversationTag is one row per tag applied to a conversation.
@@ -220,6 +227,7 @@ type ConversationTag struct {
 	AppliedAt      *time.Time `parquet:"applied_at,timestamp(microsecond)" doc:"tags.tags[].applied_at"`
 	AppliedByType  *string    `parquet:"applied_by_type,dict" doc:"tags.tags[].applied_by.type"`
 	AppliedByID    *string    `parquet:"applied_by_id,dict" doc:"tags.tags[].applied_by.id"`
+	RunID          *string    `parquet:"run_id,dict" doc:"the run that wrote the row, as conversations.run_id"`
 }
 
 // ConversationRating is one row per rated conversation; conversations without a rating or remark have none.
@@ -235,6 +243,7 @@ type ConversationRating struct {
 	CustomerExternalID *string    `parquet:"customer_external_id" doc:"conversation_rating.contact.external_id (2.x only)"`
 	TeammateType       *string    `parquet:"teammate_type,dict" doc:"conversation_rating.teammate.type"`
 	TeammateID         *string    `parquet:"teammate_id,dict" doc:"conversation_rating.teammate.id"`
+	RunID              *string    `parquet:"run_id,dict" doc:"the run that wrote the row, as conversations.run_id"`
 }
 
 // Record is everything one conversation contributes to the four tables, and the partition it lands in.
@@ -249,3 +258,39 @@ type Record struct {
 
 // ID is the conversation's id.
 func (r *Record) ID() string { return r.Conversation.ConversationID }
+
+// Admin is one row per teammate of the workspace (GET /admins), the names behind admin_assignee_id,
+// author_id and teammate_id. The table is small and refreshed whole on every export: one file,
+// admins/data.parquet, without partitions.
+type Admin struct {
+	AdminID          string     `parquet:"admin_id" doc:"id: the id conversations name in admin_assignee_id, last_closed_by_id, teammate_ids, and parts' author_id and assigned_to_id"`
+	Name             *string    `parquet:"name" doc:"name"`
+	Email            *string    `parquet:"email" doc:"email"`
+	EmailVerified    *bool      `parquet:"email_verified" doc:"email_verified (2.x only)"`
+	JobTitle         *string    `parquet:"job_title" doc:"job_title"`
+	AwayModeEnabled  *bool      `parquet:"away_mode_enabled" doc:"away_mode_enabled: away at the time of the export"`
+	AwayModeReassign *bool      `parquet:"away_mode_reassign" doc:"away_mode_reassign: new replies go back to the default inbox while away"`
+	HasInboxSeat     *bool      `parquet:"has_inbox_seat" doc:"has_inbox_seat: a paid inbox seat (2.x only)"`
+	TeamIDs          []string   `parquet:"team_ids,list,optional" doc:"team_ids[]: the teams the admin is in (numbers in the API, strings here, as teams.team_id); NULL when not sent"`
+	PrimaryTeamIDs   []string   `parquet:"primary_team_ids,list,optional" doc:"team_priority_level.primary_team_ids[] (2.x only); NULL when not sent"`
+	SecondaryTeamIDs []string   `parquet:"secondary_team_ids,list,optional" doc:"team_priority_level.secondary_team_ids[] (2.x only); NULL when not sent"`
+	AvatarURL        *string    `parquet:"avatar_url" doc:"avatar.image_url, or avatar when a plain URL"`
+	SourceJSON       *string    `parquet:"source_json" doc:"the admin as listed, compact JSON; NULL with --source-json=false"`
+	RunID            *string    `parquet:"run_id,dict" doc:"the export run that wrote the file (the name of its manifest in _intercom_export/runs/)"`
+	ExportedAt       *time.Time `parquet:"exported_at,timestamp(microsecond)" doc:"when that run listed the admins"`
+}
+
+// Team is one row per team (GET /teams), the names behind team_assignee_id. Refreshed whole on every
+// export: one file, teams/data.parquet.
+type Team struct {
+	TeamID             string     `parquet:"team_id" doc:"id: the id conversations name in team_assignee_id, and parts' assigned_to_id when assigned_to_type is team"`
+	Name               *string    `parquet:"name" doc:"name"`
+	AdminIDs           []string   `parquet:"admin_ids,list,optional" doc:"admin_ids[]: the team's members (numbers in the API, strings here, as admins.admin_id); NULL when not sent"`
+	PrimaryAdminIDs    []string   `parquet:"primary_admin_ids,list,optional" doc:"admin_priority_level.primary_admin_ids[] (2.x only); NULL when not sent"`
+	SecondaryAdminIDs  []string   `parquet:"secondary_admin_ids,list,optional" doc:"admin_priority_level.secondary_admin_ids[] (2.x only); NULL when not sent"`
+	AssignmentLimit    *int64     `parquet:"assignment_limit" doc:"assignment_limit (2.x only): set when the team's distribution is load balanced"`
+	DistributionMethod *string    `parquet:"distribution_method,dict" doc:"distribution_method (2.x only): round_robin, balanced, ..."`
+	SourceJSON         *string    `parquet:"source_json" doc:"the team as listed, compact JSON; NULL with --source-json=false"`
+	RunID              *string    `parquet:"run_id,dict" doc:"the export run that wrote the file (the name of its manifest in _intercom_export/runs/)"`
+	ExportedAt         *time.Time `parquet:"exported_at,timestamp(microsecond)" doc:"when that run listed the teams"`
+}

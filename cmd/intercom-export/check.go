@@ -47,6 +47,19 @@ func runCheck(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	default:
 		return fmt.Errorf("listing deleted conversations: %w", tokenAdvice(err))
 	}
+	for _, side := range []struct {
+		name string
+		list func(context.Context) ([]byte, error)
+	}{{"admins", c.Admins}, {"teams", c.Teams}} {
+		switch _, err := side.list(ctx); {
+		case err == nil:
+			fmt.Fprintf(stdout, "             list %s: yes\n", side.name)
+		case errors.Is(err, extract.ErrUnavailable):
+			fmt.Fprintf(stdout, "             list %s: no (%v); runs go on without refreshing the %s table\n", side.name, err, side.name)
+		default:
+			return fmt.Errorf("listing %s: %w", side.name, tokenAdvice(err))
+		}
+	}
 	if err := p.store.ProbeLock(ctx); err != nil {
 		return err
 	}

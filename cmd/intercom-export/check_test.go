@@ -48,10 +48,11 @@ func TestCheck(t *testing.T) {
 		t.Errorf("bad token: exit %d:\n%s", code, stderr)
 	}
 
-	noDeletions := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, DeletedStatus: http.StatusForbidden})
+	noDeletions := intercomtest.NewServer(ws, intercomtest.Options{Token: testToken, DeletedStatus: http.StatusForbidden, AdminsStatus: http.StatusForbidden})
 	defer noDeletions.Close()
 	code, stdout, _ = cli(t, testToken, "check", "--out", out, "--base-url", noDeletions.URL)
-	if code != exitOK || !strings.Contains(stdout, "list deleted conversations: no") || !strings.Contains(stdout, "--full run removes") {
+	if code != exitOK || !strings.Contains(stdout, "list deleted conversations: no") || !strings.Contains(stdout, "--full run removes") ||
+		!strings.Contains(stdout, "list admins: no") || !strings.Contains(stdout, "list teams: yes") {
 		t.Errorf("missing permission for deletions: exit %d:\n%s", code, stdout)
 	}
 

@@ -121,6 +121,9 @@ func runConvert(ctx context.Context, args []string, getenv env, stdout, stderr i
 		Deleted: []load.DeletedConversation{}, Failures: failures,
 		Counts: load.ManifestCounts{Retrieved: read, Truncated: counts.Truncated, Warnings: counts.Warnings}}
 	run.count(&sum, &m.Counts)
+	if err := load.CompleteWholeTables(run.writer); err != nil {
+		return err
+	}
 	stopProgress := reportProgress(ctx, log, stderr, false, 0, commitProgress(run.writer))
 	res, err := run.ds.Commit(ctx, run.writer, m, nil)
 	stopProgress()

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -319,7 +321,7 @@ func TestConvertIsOrderIndependent(t *testing.T) {
 				}
 				verifyOutput(t, out)
 				got := snapshot(t, db, out, nil)
-				files := dataFiles(t, out)
+				files := dataFiles(t, db, out)
 				if want == nil {
 					want, wantFiles = got, files
 					if len(got["conversations"]) != 120 {
@@ -341,18 +343,18 @@ func TestConvertIsOrderIndependent(t *testing.T) {
 }
 
 // dataFiles maps each published Parquet file (relative path) to its content.
-func dataFiles(t *testing.T, dir string) map[string]string {
+// dataFiles returns each data file's rows in file order, without the lineage columns (which name the
+// run): two runs that wrote the same files, row for row, give the same map.
+func dataFiles(t *testing.T, db *sql.DB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, table := range []string{"conversations", "conversation_parts", "conversation_tags", "conversation_ratings"} {
 		paths, _ := filepath.Glob(filepath.Join(dir, table, "*", "*.parquet"))
 		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rows := query(t, db, fmt.Sprintf("SELECT * EXCLUDE (file_row_number, %s) FROM read_parquet('%s', file_row_number = true) ORDER BY file_row_number",
+				lineageColumns(table), p))
 			rel, _ := filepath.Rel(dir, p)
-			out[rel] = string(b)
+			out[rel] = fmt.Sprint(rows)
 		}
 	}
 	return out

@@ -436,9 +436,18 @@ func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
 	}
 	deletions := ""
 	var warnings []string
+	var admins, teams string
 	if runErr == nil {
 		j.removeGone()
 		deletions, warnings, runErr = j.deletions(ctx)
+	}
+	if runErr == nil {
+		var sideWarnings []string
+		admins, teams, sideWarnings, runErr = j.sideTables(ctx)
+		warnings = append(warnings, sideWarnings...)
+	}
+	if runErr == nil {
+		runErr = load.CompleteWholeTables(run.writer)
 	}
 	for _, r := range run.rej.items {
 		j.fail(r.ConversationID, r.UpdatedAt, r.Reason)
@@ -458,7 +467,7 @@ func (j *exportJob) execute(ctx context.Context, stdout io.Writer) error {
 	}
 
 	m := j.manifest(ex, counts)
-	m.Deletions, m.Warnings = deletions, warnings
+	m.Deletions, m.Warnings, m.Admins, m.Teams = deletions, warnings, admins, teams
 	next := j.finalState(deletions)
 	m.BookmarkNew = next.Bookmark
 	stopProgress = reportProgress(ctx, log, j.logOut, j.terminal, 0, commitProgress(run.writer))

@@ -338,6 +338,7 @@ func (r *folderRun) add(rec schemas.Record) error {
 		}
 	}
 	r.added[id] = load.Held{UpdatedAt: updated, Date: rec.Date}
+	rec.SetLineage(r.writer.RunID(), time.Now())
 	return r.writer.Add(rec)
 }
 

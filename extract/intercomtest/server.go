@@ -36,6 +36,9 @@ type Options struct {
 	// 404 (an app or workspace without the endpoint), 403 (an app without the permission), 405 or
 	// another status, to see a run go on without the optional endpoint.
 	DeletedStatus int
+	// AdminsStatus and TeamsStatus, when set, are what GET /admins and GET /teams answer instead of the
+	// lists (403: an app without the "Read admins" permission), to see a run go on without them.
+	AdminsStatus, TeamsStatus int
 
 	// Corrupt maps conversation ids to the body GET /conversations/{id} answers for them instead of
 	// the conversation: valid JSON that breaks the model, to see bad data set aside and the rest go on.
@@ -51,6 +54,8 @@ type Stats struct {
 	SearchRequests   int64 // POST /conversations/search
 	RetrieveRequests int64 // GET /conversations/{id}, found or not
 	DeletedRequests  int64 // GET /conversations/deleted
+	AdminsRequests   int64 // GET /admins
+	TeamsRequests    int64 // GET /teams
 	RateLimited      int64 // answered 429
 	Faults           int64 // answered with an injected fault (FaultCounts by kind)
 	FaultCounts      FaultCounts
@@ -252,6 +257,10 @@ func (s *Server) record(out outcome) {
 			st.RetrieveRequests++
 		case endpointDeleted:
 			st.DeletedRequests++
+		case endpointAdmins:
+			st.AdminsRequests++
+		case endpointTeams:
+			st.TeamsRequests++
 		}
 		if out.status == http.StatusNotFound {
 			st.NotFound++
@@ -270,6 +279,8 @@ const (
 	endpointSearch
 	endpointRetrieve
 	endpointDeleted
+	endpointAdmins
+	endpointTeams
 )
 
 // outcome is what handle did, for the counters.
@@ -299,12 +310,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) outcome {
 	switch {
 	case path == "/me" && r.Method == http.MethodGet:
 		return outcome{status: s.writeJSON(w, http.StatusOK, me)}
+	case path == "/admins" && r.Method == http.MethodGet:
+		return outcome{endpoint: endpointAdmins, status: s.listAdmins(w, v)}
+	case path == "/teams" && r.Method == http.MethodGet:
+		return outcome{endpoint: endpointTeams, status: s.listTeams(w, v)}
 	case path == "/conversations" && r.Method == http.MethodGet:
 		return outcome{endpoint: endpointList, status: s.list(w, r, v)}
 	case path == "/conversations/search" && r.Method == http.MethodPost && v.v2():
 		return outcome{endpoint: endpointSearch, status: s.search(w, r, v)}
 	case path == "/conversations/deleted" && s.opts.DeletedStatus != 0:
-		return outcome{endpoint: endpointDeleted, status: s.refuseDeleted(w)}
+		return outcome{endpoint: endpointDeleted, status: s.refuse(w, s.opts.DeletedStatus)}
 	case path == "/conversations/deleted" && r.Method == http.MethodGet && v.hasDeleted():
 		return outcome{endpoint: endpointDeleted, status: s.deleted(w, r)}
 	case strings.HasPrefix(path, "/conversations/") && r.Method == http.MethodGet:
@@ -348,8 +363,9 @@ var me = map[string]any{
 		"timezone": "Europe/London", "identity_verification": false},
 }
 
-func (s *Server) refuseDeleted(w http.ResponseWriter) int {
-	switch st := s.opts.DeletedStatus; st {
+// refuse answers an optional endpoint's request with status and Intercom's error body for it.
+func (s *Server) refuse(w http.ResponseWriter, st int) int {
+	switch st {
 	case http.StatusNotFound:
 		return s.notFound(w)
 	case http.StatusForbidden:
