@@ -54,6 +54,9 @@ func DDLFor(format, dir string, p Partitioning) (string, error) {
 		b.WriteString("\n-- " + t.Name + "\n")
 		b.WriteString(render(st, dir, p))
 	}
+	if format == "duckdb" {
+		b.WriteString("\n" + MetricsDuckDB)
+	}
 	return b.String(), nil
 }
 
@@ -229,9 +232,9 @@ const DataFileName = "data.parquet"
 // wholeFile is the one file of an unpartitioned table.
 func wholeFile(dir, table string) string { return dir + "/" + table + "/" + DataFileName }
 
-// comment is a column's doc as the text of a `--` comment: on one line, and without `;`, since tools
-// that split a script into statements on `;` (the DuckDB CLI's .read does not, many clients do) would
-// cut a statement inside it.
+// comment is a column's doc as the text of a `--` comment or a description string: on one line, and
+// without `;`, since tools that split a script into statements on `;` (many clients and migration
+// tools do, without parsing comments or strings) would cut a statement inside it.
 func comment(doc string) string { return strings.ReplaceAll(oneLine(doc), ";", ",") }
 
 // duckDBView lists the columns instead of SELECT * so that the view pins their order and fails loudly
@@ -263,7 +266,7 @@ func bigQueryTable(t sqlTable, dir string, p Partitioning) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE EXTERNAL TABLE `DATASET.%s` (\n", t.name)
 	writeColumns(&b, t.fields, func(f sqlField, comma string) string {
-		return fmt.Sprintf("  %s %s OPTIONS (description = %s)%s\n", quoteBack(f.name), bigQueryType(f.typ), quoteBackslash(f.doc), comma)
+		return fmt.Sprintf("  %s %s OPTIONS (description = %s)%s\n", quoteBack(f.name), bigQueryType(f.typ), quoteBackslash(comment(f.doc)), comma)
 	})
 	prefix := dir + "/" + t.name
 	if !t.partitioned {
@@ -290,7 +293,7 @@ func snowflakeTable(t sqlTable, dir string, p Partitioning) string {
 		all = append(slices.Clone(t.fields), pf)
 	}
 	writeColumns(&b, all, func(f sqlField, comma string) string {
-		return fmt.Sprintf("  %s %s%s COMMENT %s%s\n", f.name, snowflakeType(f.typ), notNull(f), quoteSingle(f.doc), comma)
+		return fmt.Sprintf("  %s %s%s COMMENT %s%s\n", f.name, snowflakeType(f.typ), notNull(f), quoteSingle(comment(f.doc)), comma)
 	})
 	b.WriteString(");\n")
 	loc := dir + "/" + t.name + "/"
@@ -333,7 +336,7 @@ func athenaTable(t sqlTable, dir string, p Partitioning) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", t.name)
 	writeColumns(&b, t.fields, func(f sqlField, comma string) string {
-		return fmt.Sprintf("  `%s` %s COMMENT %s%s\n", f.name, athenaType(f.typ), quoteBackslash(f.doc), comma)
+		return fmt.Sprintf("  `%s` %s COMMENT %s%s\n", f.name, athenaType(f.typ), quoteBackslash(comment(f.doc)), comma)
 	})
 	prefix := dir + "/" + t.name
 	if !t.partitioned {
@@ -346,7 +349,7 @@ func athenaTable(t sqlTable, dir string, p Partitioning) string {
 	if p == ByMonth {
 		format, start, unit = "yyyy-MM", "2011-01", "MONTHS"
 	}
-	fmt.Fprintf(&b, ")\nPARTITIONED BY (`%s` %s COMMENT %s)\nSTORED AS PARQUET\nLOCATION %s\n", pf.name, athenaType(pf.typ), quoteBackslash(pf.doc), quoteBackslash(prefix+"/"))
+	fmt.Fprintf(&b, ")\nPARTITIONED BY (`%s` %s COMMENT %s)\nSTORED AS PARQUET\nLOCATION %s\n", pf.name, athenaType(pf.typ), quoteBackslash(comment(pf.doc)), quoteBackslash(prefix+"/"))
 	fmt.Fprintf(&b, "TBLPROPERTIES (\n  'projection.enabled' = 'true',\n  'projection.%[1]s.type' = 'date',\n  'projection.%[1]s.format' = '%[2]s',\n", pf.name, format)
 	fmt.Fprintf(&b, "  'projection.%[1]s.range' = '%[2]s,NOW',\n  'projection.%[1]s.interval' = '1',\n  'projection.%[1]s.interval.unit' = '%[3]s',\n", pf.name, start, unit)
 	fmt.Fprintf(&b, "  'storage.location.template' = %s\n);\n", quoteBackslash(prefix+"/"+pf.name+"=${"+pf.name+"}"))

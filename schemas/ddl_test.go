@@ -117,3 +117,25 @@ func TestDDLRejectsUnknownFormatsAndEmptyDir(t *testing.T) {
 		t.Errorf("quoting or trailing slash: %v\n%s", err, ddl)
 	}
 }
+
+// Tools split scripts into statements on ";": every one in the DDL ends a statement, at the end of a
+// line that is not a comment.
+func TestDDLSemicolonsEndStatements(t *testing.T) {
+	for _, p := range schemas.Partitionings {
+		for _, format := range schemas.Formats {
+			if format == "markdown" {
+				continue
+			}
+			ddl, err := schemas.DDLFor(format, "DIR", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(ddl, "\n") {
+				n := strings.Count(line, ";")
+				if n > 1 || n == 1 && (!strings.HasSuffix(line, ";") || strings.HasPrefix(strings.TrimSpace(line), "--")) {
+					t.Errorf("%s by %s, line %d: a ; inside a statement or a comment: %s", format, p, i+1, line)
+				}
+			}
+		}
+	}
+}
