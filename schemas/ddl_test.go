@@ -10,6 +10,18 @@ import (
 	"github.com/intercom-export/intercom-export/schemas"
 )
 
+// ddlDatasets are the datasets the golden files are rendered with; BigQuery needs one.
+var ddlDatasets = map[string]string{
+	"duckdb":    "",
+	"bigquery":  "my-project.intercom",
+	"snowflake": "ANALYTICS.INTERCOM",
+	"athena":    "intercom",
+}
+
+func ddlFor(format, dir string, p schemas.Partitioning) (string, error) {
+	return schemas.DDLWith(format, schemas.DDLOptions{Dir: dir, Partition: p, Dataset: ddlDatasets[format]})
+}
+
 // ddlDirs are the locations the golden files are rendered with, one the engine would take.
 var ddlDirs = map[string]string{
 	"duckdb":    "/data/intercom",
@@ -29,7 +41,7 @@ func TestDDLGolden(t *testing.T) {
 				name, suffix = format+"/"+string(p), "."+string(p)
 			}
 			t.Run(name, func(t *testing.T) {
-				got, err := schemas.DDLFor(format, ddlDirs[format], p)
+				got, err := ddlFor(format, ddlDirs[format], p)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -81,7 +93,7 @@ func sections(t *testing.T, format, ddl string) map[string]string {
 func TestDDLNamesEveryColumn(t *testing.T) {
 	for _, p := range schemas.Partitionings {
 		for _, format := range schemas.Formats {
-			ddl, err := schemas.DDLFor(format, "DIR", p)
+			ddl, err := ddlFor(format, "DIR", p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +138,7 @@ func TestDDLSemicolonsEndStatements(t *testing.T) {
 			if format == "markdown" {
 				continue
 			}
-			ddl, err := schemas.DDLFor(format, "DIR", p)
+			ddl, err := ddlFor(format, "DIR", p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,6 +148,29 @@ func TestDDLSemicolonsEndStatements(t *testing.T) {
 					t.Errorf("%s by %s, line %d: a ; inside a statement or a comment: %s", format, p, i+1, line)
 				}
 			}
+		}
+	}
+}
+
+func TestDDLDataset(t *testing.T) {
+	if _, err := schemas.DDL("bigquery", "gs://b/i"); err == nil || !strings.Contains(err.Error(), "--dataset") {
+		t.Errorf("bigquery without a dataset: %v", err)
+	}
+	for _, bad := range []string{"a;b", "a.b.c", "x y", "1st", "a-b"} {
+		if _, err := schemas.DDLWith("duckdb", schemas.DDLOptions{Dir: "d", Dataset: bad}); err == nil {
+			t.Errorf("dataset %q accepted for duckdb", bad)
+		}
+	}
+	for format, want := range map[string]string{
+		"duckdb":    "USE \"intercom\";",
+		"bigquery":  "CREATE OR REPLACE VIEW `my-project.intercom.conversations`",
+		"snowflake": "CREATE TABLE IF NOT EXISTS ANALYTICS.INTERCOM.conversations (",
+		"athena":    "CREATE EXTERNAL TABLE IF NOT EXISTS `intercom`.`conversations` (",
+	} {
+		ds := map[string]string{"duckdb": "intercom", "bigquery": "my-project.intercom", "snowflake": "ANALYTICS.INTERCOM", "athena": "intercom"}[format]
+		ddl, err := schemas.DDLWith(format, schemas.DDLOptions{Dir: "d", Dataset: ds})
+		if err != nil || !strings.Contains(ddl, want) {
+			t.Errorf("%s with dataset %s: %v, lacks %q", format, ds, err, want)
 		}
 	}
 }

@@ -128,8 +128,8 @@ type Conversation struct {
 	LinkedObjectsTotalCount *int64         `parquet:"linked_objects_total_count" doc:"linked_objects.total_count (2.x only)"`
 	LinkedObjectsHasMore    *bool          `parquet:"linked_objects_has_more" doc:"linked_objects.has_more (2.x only): more links than listed"`
 
-	CustomAttributes *string `parquet:"custom_attributes" doc:"custom_attributes as a JSON string (2.x only)"`
-	SourceJSON       *string `parquet:"source_json" doc:"the conversation as retrieved, compact JSON, without its part list (each part's JSON is in conversation_parts.source_json): read fields without a column with DuckDB's JSON functions; NULL with --source-json=false"`
+	CustomAttributes *string `parquet:"custom_attributes" doc:"custom_attributes as a JSON string (2.x only)" sql:"json"`
+	SourceJSON       *string `parquet:"source_json" doc:"the conversation as retrieved, compact JSON, without its part list (each part's JSON is in conversation_parts.source_json): read fields without a column with DuckDB's JSON functions; NULL with --source-json=false" sql:"json"`
 
 	// Lineage, as Airbyte, Fivetran and dlt add it: set by the run, not by the API (SetLineage).
 	RunID      *string    `parquet:"run_id,dict" doc:"the export or convert run that wrote the row: the name of its manifest, _intercom_export/runs/<run_id>.json; a row keeps it until a later run rewrites its conversation. NULL in rows written before this column existed"`
@@ -211,10 +211,10 @@ type ConversationPart struct {
 	AttachmentCount int64        `parquet:"attachment_count" doc:"number of attachments (0 when none or not sent)"`
 
 	Tags           []PartTag `parquet:"tags,list,optional" doc:"tags[] (2.x): tags applied to this part, a list column rather than rows of conversation_tags (which are the conversation's); NULL when not sent"`
-	EventDetails   *string   `parquet:"event_details" doc:"event_details (2.x) as a JSON string: what an event part changed (attribute and value, action and result, ...), an open-ended object"`
+	EventDetails   *string   `parquet:"event_details" doc:"event_details (2.x) as a JSON string: what an event part changed (attribute and value, action and result, ...), an open-ended object" sql:"json"`
 	AppPackageCode *string   `parquet:"app_package_code,dict" doc:"app_package_code (2.x): the app that created the part"`
-	Metadata       *string   `parquet:"metadata" doc:"metadata (2.x) as a JSON string (quick_reply_uuid, ...); NULL when null or absent"`
-	SourceJSON     *string   `parquet:"source_json" doc:"the part as retrieved, compact JSON; NULL with --source-json=false"`
+	Metadata       *string   `parquet:"metadata" doc:"metadata (2.x) as a JSON string (quick_reply_uuid, ...); NULL when null or absent" sql:"json"`
+	SourceJSON     *string   `parquet:"source_json" doc:"the part as retrieved, compact JSON; NULL with --source-json=false" sql:"json"`
 	RunID          *string   `parquet:"run_id,dict" doc:"the run that wrote the row, as conversations.run_id"`
 }
 
@@ -275,7 +275,7 @@ type Admin struct {
 	PrimaryTeamIDs   []string   `parquet:"primary_team_ids,list,optional" doc:"team_priority_level.primary_team_ids[] (2.x only); NULL when not sent"`
 	SecondaryTeamIDs []string   `parquet:"secondary_team_ids,list,optional" doc:"team_priority_level.secondary_team_ids[] (2.x only); NULL when not sent"`
 	AvatarURL        *string    `parquet:"avatar_url" doc:"avatar.image_url, or avatar when a plain URL"`
-	SourceJSON       *string    `parquet:"source_json" doc:"the admin as listed, compact JSON; NULL with --source-json=false"`
+	SourceJSON       *string    `parquet:"source_json" doc:"the admin as listed, compact JSON; NULL with --source-json=false" sql:"json"`
 	RunID            *string    `parquet:"run_id,dict" doc:"the export run that wrote the file (the name of its manifest in _intercom_export/runs/)"`
 	ExportedAt       *time.Time `parquet:"exported_at,timestamp(microsecond)" doc:"when that run listed the admins"`
 }
@@ -290,7 +290,7 @@ type Team struct {
 	SecondaryAdminIDs  []string   `parquet:"secondary_admin_ids,list,optional" doc:"admin_priority_level.secondary_admin_ids[] (2.x only); NULL when not sent"`
 	AssignmentLimit    *int64     `parquet:"assignment_limit" doc:"assignment_limit (2.x only): set when the team's distribution is load balanced"`
 	DistributionMethod *string    `parquet:"distribution_method,dict" doc:"distribution_method (2.x only): round_robin, balanced, ..."`
-	SourceJSON         *string    `parquet:"source_json" doc:"the team as listed, compact JSON; NULL with --source-json=false"`
+	SourceJSON         *string    `parquet:"source_json" doc:"the team as listed, compact JSON; NULL with --source-json=false" sql:"json"`
 	RunID              *string    `parquet:"run_id,dict" doc:"the export run that wrote the file (the name of its manifest in _intercom_export/runs/)"`
 	ExportedAt         *time.Time `parquet:"exported_at,timestamp(microsecond)" doc:"when that run listed the teams"`
 }

@@ -22,9 +22,15 @@ func loadDDL(t *testing.T, db *sql.DB, out string, extra ...string) {
 		func(string) string { return "" }, &ddl, &e); code != exitOK {
 		t.Fatalf("schema exited %d: %s", code, e.String())
 	}
+	// One connection: USE (with --dataset) is the session's.
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 	for _, stmt := range strings.Split(ddl.String(), ";\n") {
 		if strings.TrimSpace(stripComments(stmt)) != "" {
-			if _, err := db.Exec(stmt); err != nil {
+			if _, err := conn.ExecContext(context.Background(), stmt); err != nil {
 				t.Fatalf("%v\n%s", err, stmt)
 			}
 		}
@@ -60,6 +66,12 @@ func TestMetricViewsRunOverAnExport(t *testing.T) {
 	}
 	if got := scalar(t, db, "SELECT sum(conversations_closed) FROM admin_metrics"); got == "0" {
 		t.Error("no admin closed any conversation")
+	}
+
+	// With --dataset, everything lands in that schema, and the metric views read from any session.
+	loadDDL(t, db, out, "--dataset", "intercom")
+	if got := scalar(t, db, "SELECT count(*) FROM intercom.conversation_metrics JOIN intercom.admin_metrics ON admin_id = last_closed_by_id"); got == "0" {
+		t.Error("the metric views of --dataset intercom join nothing")
 	}
 
 	// The README's DuckDB section, as written, on this database.

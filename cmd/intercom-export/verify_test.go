@@ -153,15 +153,16 @@ func TestSchemaCommand(t *testing.T) {
 		t.Errorf("schema without flags is not the markdown reference: %v", err)
 	}
 	for _, format := range schemas.Formats {
-		want, err := schemas.DDL(format, "gs://b/p")
+		want, err := schemas.DDLWith(format, schemas.DDLOptions{Dir: "gs://b/p", Dataset: "ds"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := schemaCmd(t, "--format", format, "--dir", "gs://b/p"); err != nil || got != want {
+		if got, err := schemaCmd(t, "--format", format, "--dir", "gs://b/p", "--dataset", "ds"); err != nil || got != want {
 			t.Errorf("--format %s: %v", format, err)
 		}
 	}
-	for _, args := range [][]string{{"--format", "oracle"}, {"--dir", "", "--format", "duckdb"}, {"extra"}} {
+	for _, args := range [][]string{{"--format", "oracle"}, {"--dir", "", "--format", "duckdb"}, {"extra"},
+		{"--format", "bigquery", "--dir", "gs://b/p"}, {"--format", "duckdb", "--dataset", "a;b"}} {
 		if _, err := schemaCmd(t, args...); !errors.Is(err, errUsage) {
 			t.Errorf("schema %q: %v, want a usage error", args, err)
 		}
