@@ -234,10 +234,24 @@ func TestBucketRunKilledAtAnyPointOfItsCommit(t *testing.T) {
 			}
 			mid := t.TempDir()
 			srv.Download(t, "crash", fmt.Sprintf("b%d", budget), mid)
+			// Publishing copies each file over its final key, several at a time: a reader between two
+			// copies may see a partition's new conversations file beside its old parts file, so what
+			// must hold is per file (per table), as it is for a folder's renames; the roll-forward
+			// below completes the partition.
 			for _, day := range []schemas.Date{day1, day2, day3} {
-				got := readState(t, mid, day)
-				if !reflect.DeepEqual(got, readState(t, want, day)) && !reflect.DeepEqual(got, readState(t, old, day)) {
-					t.Errorf("%s after the death is neither the old partition nor the new one: %+v", day, got)
+				got, newer, older := readState(t, mid, day), readState(t, want, day), readState(t, old, day)
+				for _, tbl := range []struct {
+					name              string
+					got, newer, older any
+				}{
+					{"conversations", got.Conversations, newer.Conversations, older.Conversations},
+					{"parts", got.Parts, newer.Parts, older.Parts},
+					{"tags", got.Tags, newer.Tags, older.Tags},
+					{"ratings", got.Ratings, newer.Ratings, older.Ratings},
+				} {
+					if !reflect.DeepEqual(tbl.got, tbl.newer) && !reflect.DeepEqual(tbl.got, tbl.older) {
+						t.Errorf("%s %s after the death is neither the old file nor the new one: %+v", day, tbl.name, tbl.got)
+					}
 				}
 			}
 			srv.RemoveKey(t, "crash", fmt.Sprintf("b%d/%s/lock", budget, load.StateDir))
