@@ -32,12 +32,16 @@ func OlderFiles(ctx context.Context, store Store) error {
 			return err
 		}
 		err = CheckFile(local, table, -1)
-		by := createdBy(local)
-		release()
-		if err == nil {
-			continue
+		older := errors.Is(err, ErrSchemaMismatch) || errors.Is(err, ErrCorrupt)
+		by := ""
+		if older {
+			by = createdBy(local) // read only for the message: most runs find nothing to say
 		}
-		if !errors.Is(err, ErrSchemaMismatch) && !errors.Is(err, ErrCorrupt) {
+		release()
+		switch {
+		case err == nil:
+			continue
+		case !older:
 			return err
 		}
 		return fmt.Errorf("%w: %s, written by %s: %s", ErrOlderFiles, name, by, firstDifferences(strings.TrimPrefix(err.Error(), local+": "), 3))

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -155,18 +153,9 @@ func TestKilledRunsToABucketLeaveItReadableAndTheNextRunCompletes(t *testing.T) 
 		if i%2 == 1 {
 			at = rng.Int64N(int64(whole) * 4 / 10)
 		}
-		time.Sleep(time.Duration(at))
-		cmd.Process.Signal(syscall.SIGKILL)
-		if err := cmd.Wait(); err == nil {
-			t.Logf("run %d finished before its kill", i)
-		} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
-			t.Fatalf("run %d failed on its own: %v\n%s", i, err, output)
-		} else {
-			kills++
-		}
-		if bytes.Contains(output.Bytes(), []byte("completed the publishing of a run that died half way")) {
-			rolledForward++
-		}
+		killed, rolled := killAfter(t, i, cmd, output, time.Duration(at))
+		kills += killed
+		rolledForward += rolled
 		local := t.TempDir()
 		s3.Download(t, "nightly", "intercom", local)
 		checkReadable(t, local, fmt.Sprintf("after kill %d", i))

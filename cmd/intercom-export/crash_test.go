@@ -41,6 +41,26 @@ func startExport(t *testing.T, srv *intercomtest.Server, out string, extra ...st
 }
 
 // checkReadable fails unless every table of dir reads in DuckDB without duplicate rows.
+// killAfter sends run i SIGKILL after d and waits for it: it counts 1 killed unless the run finished
+// first, and 1 rolled forward when the run's log says it completed a dead run's publishing. A run that
+// failed on its own fails the test.
+func killAfter(t *testing.T, i int, cmd *exec.Cmd, output *bytes.Buffer, d time.Duration) (killed, rolledForward int) {
+	t.Helper()
+	time.Sleep(d)
+	cmd.Process.Signal(syscall.SIGKILL)
+	if err := cmd.Wait(); err == nil {
+		t.Logf("run %d finished before its kill", i)
+	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+		t.Fatalf("run %d failed on its own: %v\n%s", i, err, output)
+	} else {
+		killed = 1
+	}
+	if bytes.Contains(output.Bytes(), []byte("completed the publishing of a run that died half way")) {
+		rolledForward = 1
+	}
+	return killed, rolledForward
+}
+
 func checkReadable(t *testing.T, dir, when string) {
 	t.Helper()
 	db := openDuckDB(t)
@@ -98,18 +118,9 @@ func TestKilledRunsLeaveAReadableFolderAndTheNextRunCompletes(t *testing.T) {
 		if i%2 == 0 {
 			at = int64(whole)*6/10 + rng.Int64N(int64(whole)*5/10)
 		}
-		time.Sleep(time.Duration(at))
-		cmd.Process.Signal(syscall.SIGKILL)
-		if err := cmd.Wait(); err == nil {
-			t.Logf("run %d finished before its kill", i)
-		} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
-			t.Fatalf("run %d failed on its own: %v\n%s", i, err, output)
-		} else {
-			kills++
-		}
-		if bytes.Contains(output.Bytes(), []byte("completed the publishing of a run that died half way")) {
-			rolledForward++
-		}
+		killed, rolled := killAfter(t, i, cmd, output, time.Duration(at))
+		kills += killed
+		rolledForward += rolled
 		checkReadable(t, out, fmt.Sprintf("after kill %d", i))
 	}
 	t.Logf("%d runs killed, %d journals of killed runs rolled forward by the next", kills, rolledForward)
