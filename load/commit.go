@@ -434,12 +434,12 @@ func (w *Writer) pendingFiles(r *partitionResult) []pending {
 		switch {
 		case t.existed && t.added == 0 && t.replaced == 0:
 			discardResult(t) // same rows as the published file: leave it alone
-		case t.rows == 0 && t.existed:
+		case t.path == "" && t.existed:
 			f.Removed = true
 			out = append(out, pending{File: f})
-		case t.rows == 0:
+		case t.path == "":
 			// nothing was there and nothing is
-		default:
+		default: // rows, or none in a partition that keeps a file for every table
 			f.TempPath, _ = w.store.Stage(w.cfg.RunID, f.Path)
 			f.Local = t.path
 			out = append(out, pending{File: f, temp: t.path, created: t.created})

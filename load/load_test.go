@@ -59,9 +59,9 @@ func readRows[T any](dir, table string, d schemas.Date, date func(*T) schemas.Da
 	}
 	if partitioning == schemas.ByMonth {
 		rows = slices.DeleteFunc(rows, func(r T) bool { return date(&r) != d })
-		if len(rows) == 0 {
-			rows = nil
-		}
+	}
+	if len(rows) == 0 {
+		rows = nil // an empty file reads as no file: checkFiles tells them apart
 	}
 	return rows, err
 }
@@ -148,6 +148,7 @@ func readState(t *testing.T, dir string, d schemas.Date) state {
 
 func checkState(t *testing.T, dir string, d schemas.Date, want state) {
 	t.Helper()
+	checkFiles(t, dir, d)
 	got := readState(t, dir, d)
 	// Timestamps come back in UTC with a different *Location; compare through the normalised values.
 	norm := func(s state) state {
@@ -177,6 +178,20 @@ func checkState(t *testing.T, dir string, d schemas.Date, want state) {
 	}
 	if !reflect.DeepEqual(got.Ratings, want.Ratings) {
 		t.Errorf("%s ratings: got %d rows, want %d (or different content)", d, len(got.Ratings), len(want.Ratings))
+	}
+}
+
+// checkFiles checks that a partition holding conversations has a file for every table (an empty one
+// for a table without rows there), and that a partition without conversations has no file at all.
+func checkFiles(t *testing.T, dir string, d schemas.Date) {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(dir, partPath(schemas.TableConversations, d)))
+	held := err == nil
+	for _, table := range load.Tables {
+		_, err := os.Stat(filepath.Join(dir, partPath(table, d)))
+		if exists := err == nil; exists != held {
+			t.Errorf("%s: %s file exists %v, conversations file %v: want both or neither", d, table, exists, held)
+		}
 	}
 }
 
@@ -257,9 +272,9 @@ func checkClean(t *testing.T, dir string) {
 func TestCommitWritesOneFilePerTableAndPartition(t *testing.T) {
 	recs := []schemas.Record{
 		record("30", day1, 3, []string{"a", "b"}, true, ""),
-		record("100", day1, 1, nil, false, ""), // sorts before "30": ids compare as strings
-		record("7", day2, 2, nil, false, ""),   // day2 has no tags or ratings: no such files
-		record("8", day3, 0, []string{"c"}, true, ""),
+		record("100", day1, 1, nil, false, ""),        // sorts before "30": ids compare as strings
+		record("7", day2, 2, nil, false, ""),          // day2 has no tags or ratings: empty files
+		record("8", day3, 0, []string{"c"}, true, ""), // day3 has no parts: an empty file
 	}
 	dir := t.TempDir()
 	res := commit(t, dir, recs)
@@ -267,14 +282,18 @@ func TestCommitWritesOneFilePerTableAndPartition(t *testing.T) {
 	wantFiles := []string{
 		partPath("conversation_parts", day1),
 		partPath("conversation_parts", day2),
+		partPath("conversation_parts", day3),
 		partPath("conversation_ratings", day1),
+		partPath("conversation_ratings", day2),
 		partPath("conversation_ratings", day3),
 		partPath("conversation_tags", day1),
+		partPath("conversation_tags", day2),
 		partPath("conversation_tags", day3),
 		partPath("conversations", day1),
 		partPath("conversations", day2),
 		partPath("conversations", day3),
 	}
+	wantEmpty := []string{partPath("conversation_parts", day3), partPath("conversation_ratings", day2), partPath("conversation_tags", day2)}
 	if wantFiles[0] != "conversation_parts/date=2024-03-01/data.parquet" && wantFiles[0] != "conversation_parts/month=2024-03/data.parquet" {
 		t.Fatalf("the layout changed: %s", wantFiles[0])
 	}
@@ -286,7 +305,7 @@ func TestCommitWritesOneFilePerTableAndPartition(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 	for _, f := range res.Files {
-		if f.Removed || f.Rows == 0 || f.ReplacedRows != 0 {
+		if f.Removed || (f.Rows == 0) != slices.Contains(wantEmpty, f.Path) || f.ReplacedRows != 0 {
 			t.Errorf("file %+v", f)
 		}
 		fi, err := os.Stat(filepath.Join(dir, f.Path))
@@ -425,7 +444,9 @@ func TestDelete(t *testing.T) {
 		name  string
 		run   func(w *load.Writer)
 		want1 []string // conversation ids left in day1
-		gone  []string // tables whose day1 file must be removed
+		// gone: tables whose day1 file must be removed (all of them, when the partition is emptied) or
+		// left with no rows (some of them, when the partition keeps conversations).
+		gone []string
 	}{
 		{
 			name:  "one conversation",
@@ -486,14 +507,17 @@ func TestDelete(t *testing.T) {
 					t.Errorf("conversation 2 title %q", *c.Title)
 				}
 			}
+			emptied := len(tc.want1) == 0
 			for _, table := range tc.gone {
-				if _, err := os.Stat(filepath.Join(dir, partPath(table, day1))); !errors.Is(err, fs.ErrNotExist) {
-					t.Errorf("%s file still there: %v", table, err)
+				_, err := os.Stat(filepath.Join(dir, partPath(table, day1)))
+				if exists := err == nil; exists == emptied {
+					t.Errorf("%s file exists %v with conversations %v left: %v", table, exists, tc.want1, err)
 				}
-				if !slices.ContainsFunc(res.Files, func(f load.File) bool { return f.Table == table && f.Removed }) {
-					t.Errorf("result does not list %s as removed: %+v", table, res.Files)
+				if !slices.ContainsFunc(res.Files, func(f load.File) bool { return f.Table == table && f.Removed == emptied && f.Rows == 0 }) {
+					t.Errorf("result does not list %s with no rows (removed %v): %+v", table, emptied, res.Files)
 				}
 			}
+			checkFiles(t, dir, day1)
 			if len(tc.gone) == len(load.Tables) {
 				for _, table := range load.Tables {
 					if _, err := os.Stat(filepath.Join(dir, table, partDir(day1))); !errors.Is(err, fs.ErrNotExist) {

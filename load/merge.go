@@ -219,10 +219,19 @@ func (o *outFile[T]) newWriter() (err error) {
 	return nil
 }
 
-// finish completes the file; it returns its size, 0 when no row was written (and no file exists).
-func (o *outFile[T]) finish() (size int64, err error) {
+// finish completes the file; it returns its size, 0 when no row was written and no file exists. With
+// keepEmpty, a file is written even with no row: its footer still holds the table's schema.
+func (o *outFile[T]) finish(keepEmpty bool) (size int64, err error) {
 	if err := o.flush(); err != nil {
 		return 0, err
+	}
+	if o.f == nil && keepEmpty {
+		if err := o.create(); err != nil {
+			return 0, err
+		}
+		if err := o.newWriter(); err != nil {
+			return 0, err
+		}
 	}
 	if o.f == nil {
 		return 0, nil

@@ -64,7 +64,8 @@ type tableMerger interface {
 	keepBefore(id string, last bool, deleted map[string]uint64) error
 	// replace drops the published rows of id and writes rec's.
 	replace(id string, rec *schemas.Record) error
-	finish() (tableResult, error)
+	// finish completes the table's file. keepEmpty writes it even with no row (see mergePartition).
+	finish(keepEmpty bool) (tableResult, error)
 	discard()
 	close() error
 }
@@ -173,13 +174,13 @@ func (m *tableMerge[T]) write(row *T) error {
 	return m.out.write(row)
 }
 
-func (m *tableMerge[T]) finish() (tableResult, error) {
-	size, err := m.out.finish()
+func (m *tableMerge[T]) finish(keepEmpty bool) (tableResult, error) {
+	size, err := m.out.finish(keepEmpty)
 	if err != nil {
 		return m.res, fmt.Errorf("%s: %w", m.t.name, err)
 	}
 	m.res.size, m.res.modTime = size, m.out.modTime
-	if m.out.rows > 0 {
+	if m.out.rows > 0 || keepEmpty {
 		m.res.path, m.res.created = m.out.path, m.out.created
 	}
 	return m.res, nil
@@ -266,11 +267,16 @@ func (w *Writer) mergePartition(ctx context.Context, job *partitionJob) (res par
 	if err := ctx.Err(); err != nil {
 		return res, err // the feed stopped half way
 	}
+	// A partition that holds conversations holds a file for every table, with no rows when none of its
+	// conversations has a tag or a rating: a table with no file anywhere (a workspace that never rates)
+	// would make every reader of a glob, DuckDB's views among them, fail with "no files found" instead
+	// of reading an empty table. The conversations table comes first, so its row count is known.
 	for i, m := range ms {
 		if err := m.keepBefore("", true, job.deletes); err != nil {
 			return res, err
 		}
-		if res.tables[i], err = m.finish(); err != nil {
+		keepEmpty := i != tConversations && res.tables[tConversations].rows > 0
+		if res.tables[i], err = m.finish(keepEmpty); err != nil {
 			return res, err
 		}
 	}

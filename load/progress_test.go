@@ -28,8 +28,8 @@ func TestCommitProgressCountsPartitionsAndFiles(t *testing.T) {
 	if p, total, f := w.CommitProgress(); p != 0 || total != 0 || f != 0 {
 		t.Errorf("before Commit: %d/%d partitions, %d files; want zeros", p, total, f)
 	}
-	// day2: conversations, parts, tags and ratings; day3: conversations and parts; day1: only a
-	// delete, which writes no file (the partition becomes empty).
+	// day2: conversations, parts, tags and ratings; day3: conversations and parts, and empty tags and
+	// ratings files; day1: only a delete, which writes no file (the partition becomes empty).
 	for _, r := range []schemas.Record{record("a", day2, 2, []string{"t"}, true, ""), record("b", day3, 1, nil, false, "")} {
 		if err := w.Add(r); err != nil {
 			t.Fatal(err)
@@ -39,7 +39,7 @@ func TestCommitProgressCountsPartitionsAndFiles(t *testing.T) {
 	if _, err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := progress{3, 3, 6}
+	want := progress{3, 3, 8}
 	if atCheck != want {
 		t.Errorf("when the files are checked: %d/%d partitions, %d files; want %d/%d, %d", atCheck.partitions, atCheck.total, atCheck.files, want.partitions, want.total, want.files)
 	}

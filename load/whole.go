@@ -54,17 +54,7 @@ func ReplaceTable[T any](w *Writer, table string, rows []T) error {
 				return 0, out.created, err
 			}
 		}
-		if len(rows) == 0 {
-			// finish writes nothing for a file without rows: open it and its writer here.
-			if err := out.create(); err != nil {
-				return 0, out.created, err
-			}
-			if err := out.newWriter(); err != nil {
-				out.discard()
-				return 0, nil, err
-			}
-		}
-		size, err := out.finish()
+		size, err := out.finish(true)
 		if err != nil {
 			out.discard()
 		}
