@@ -93,7 +93,7 @@ func sections(t *testing.T, format, ddl string) map[string]string {
 func TestDDLNamesEveryColumn(t *testing.T) {
 	for _, p := range schemas.Partitionings {
 		for _, format := range schemas.Formats {
-			ddl, err := ddlFor(format, "DIR", p)
+			ddl, err := ddlFor(format, ddlDirs[format], p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +138,7 @@ func TestDDLSemicolonsEndStatements(t *testing.T) {
 			if format == "markdown" {
 				continue
 			}
-			ddl, err := ddlFor(format, "DIR", p)
+			ddl, err := ddlFor(format, ddlDirs[format], p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,6 +149,33 @@ func TestDDLSemicolonsEndStatements(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Snowflake transforms in a COPY only from a stage: a bucket's URL gets a stage to create over it, under
+// the name the COPYs read, and a local folder is refused.
+func TestDDLSnowflakeReadsFromAStage(t *testing.T) {
+	for dir, url := range map[string]string{"gs://b/p": "'gcs://b/p/'", "s3://b/p/": "'s3://b/p/'", "azure://acct.blob.core.windows.net/c": "'azure://acct.blob.core.windows.net/c/'"} {
+		ddl, err := ddlFor("snowflake", dir, schemas.ByDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "-- CREATE STAGE IF NOT EXISTS ANALYTICS.INTERCOM.intercom_export URL = " + url + " "; !strings.Contains(ddl, want) {
+			t.Errorf("%s: no %q in\n%s", dir, want, ddl)
+		}
+		if got := strings.Count(ddl, "FROM @ANALYTICS.INTERCOM.intercom_export/"); got != len(schemas.Tables()) {
+			t.Errorf("%s: %d COPYs read the stage, want %d", dir, got, len(schemas.Tables()))
+		}
+		if strings.Contains(ddl, "FROM '") {
+			t.Errorf("%s: a COPY reads a URL", dir)
+		}
+	}
+	ddl, err := ddlFor("snowflake", "@STAGE/intercom", schemas.ByDay)
+	if err != nil || strings.Contains(ddl, "CREATE STAGE") || !strings.Contains(ddl, "FROM @STAGE/intercom/conversations/)") {
+		t.Errorf("a stage --dir: %v\n%s", err, ddl)
+	}
+	if _, err := ddlFor("snowflake", "/data/intercom", schemas.ByDay); err == nil || !strings.Contains(err.Error(), "@stage/prefix") {
+		t.Errorf("a local folder for snowflake: %v", err)
 	}
 }
 
@@ -168,7 +195,11 @@ func TestDDLDataset(t *testing.T) {
 		"athena":    "CREATE EXTERNAL TABLE IF NOT EXISTS `intercom`.`conversations` (",
 	} {
 		ds := map[string]string{"duckdb": "intercom", "bigquery": "my-project.intercom", "snowflake": "ANALYTICS.INTERCOM", "athena": "intercom"}[format]
-		ddl, err := schemas.DDLWith(format, schemas.DDLOptions{Dir: "d", Dataset: ds})
+		dir := map[string]string{"snowflake": "@d"}[format]
+		if dir == "" {
+			dir = "d"
+		}
+		ddl, err := schemas.DDLWith(format, schemas.DDLOptions{Dir: dir, Dataset: ds})
 		if err != nil || !strings.Contains(ddl, want) {
 			t.Errorf("%s with dataset %s: %v, lacks %q", format, ds, err, want)
 		}
