@@ -167,9 +167,15 @@ func handConversations(ws *intercomtest.Workspace, t0 int64) (ids []string) {
 	zoe := intercomtest.Author{Type: "admin", ID: "814863", Name: "Zoë O'Brien"}
 	operator := intercomtest.Author{Type: "bot", ID: "815309", Name: "Operator"}
 	fin := intercomtest.Author{Type: "bot", ID: "815310", Name: "Fin"}
+	// Comments and notes have words; a close, an assignment or a reopen has none unless withWords says.
 	part := func(k int, typ string, at int64, who intercomtest.Author) intercomtest.Part {
-		return intercomtest.Part{ID: fmt.Sprint(900000 + k), PartType: typ, Body: "<p>x</p>", CreatedAt: t0 + at, UpdatedAt: t0 + at, NotifiedAt: t0 + at, Author: who}
+		p := intercomtest.Part{ID: fmt.Sprint(900000 + k), PartType: typ, CreatedAt: t0 + at, UpdatedAt: t0 + at, NotifiedAt: t0 + at, Author: who}
+		if typ == "comment" || typ == "note" {
+			p.Body = "<p>x</p>"
+		}
+		return p
 	}
+	withWords := func(p intercomtest.Part) intercomtest.Part { p.Body = "<p>Thanks!</p>"; return p }
 	add := func(c intercomtest.Conversation) {
 		c.ID = ws.NewID()
 		c.CreatedAt, c.Open = t0, c.State != "closed"
@@ -180,11 +186,12 @@ func handConversations(ws *intercomtest.Workspace, t0 int64) (ids []string) {
 		ids = append(ids, c.ID)
 	}
 	four := 4
-	// A: answered, closed, reopened by the customer's reply, answered and closed again; rated 4.
+	// A: answered, closed, reopened by the customer's reply (one open part with the reply as its
+	// body, as Intercom records it), answered, and replied to and closed in one part; rated 4.
 	add(intercomtest.Conversation{State: "closed", AdminAssigneeID: jose.ID, Tags: []intercomtest.Tag{{ID: "7522907", Name: "VIP", AppliedAt: t0 + 70, AppliedBy: jose}},
 		Rating: &intercomtest.Rating{Rating: &four, CreatedAt: t0 + 1300, Customer: customer, Teammate: jose},
 		Parts: []intercomtest.Part{part(1, "comment", 60, customer), part(2, "comment", 300, jane), part(3, "close", 400, jane),
-			part(4, "comment", 1000, customer), part(5, "open", 1000, jose), part(6, "comment", 1100, jose), part(7, "close", 1200, jose)}})
+			withWords(part(4, "open", 1000, customer)), part(6, "comment", 1100, jose), withWords(part(7, "close", 1200, jose))}})
 	// B: a bot answers, assigns to a team and closes it.
 	assigned := part(3, "assignment", 20, operator)
 	assigned.AssignedTo = &intercomtest.Assignee{Type: "team", ID: "5017691"}
@@ -222,8 +229,9 @@ func TestMetricViewsEqualHandComputedValues(t *testing.T) {
 		"last_closed_by_id, last_closed_by_name, closed_by_bot, count_reopens, count_assignments, count_admin_replies, " +
 		"count_customer_replies, count_notes, rating, admin_assignee_name, team_assignee_name, metrics_source"
 	want := map[string][]string{
-		// A: first reply 300 s by Jane, first close 400 s by Jane, last close 1200 s by José; one reopen.
-		ids[0]: {"300", "814860", "400", "814860", "1200", "814861", "José Álvarez", "false", "1", "0", "2", "2", "0", "4", "José Álvarez", "NULL", "parts"},
+		// A: first reply 300 s by Jane, first close 400 s by Jane, last close 1200 s by José; one
+		// reopen, the customer's second message; José's reply-and-close is his second reply.
+		ids[0]: {"300", "814860", "400", "814860", "1200", "814861", "José Álvarez", "false", "1", "0", "3", "2", "0", "4", "José Álvarez", "NULL", "parts"},
 		// B: Fin's and Operator's parts are no admin's: no first response; closed by a bot.
 		ids[1]: {"NULL", "NULL", "30", "815309", "30", "815309", "NULL", "true", "0", "1", "0", "1", "0", "NULL", "NULL", "Support", "parts"},
 		// C: the note is not a reply: the first response is the comment at 500 s; open, never closed.
