@@ -197,9 +197,10 @@ func handConversations(ws *intercomtest.Workspace, t0 int64) (ids []string) {
 	assigned.AssignedTo = &intercomtest.Assignee{Type: "team", ID: "5017691"}
 	add(intercomtest.Conversation{State: "closed", TeamAssigneeID: "5017691",
 		Parts: []intercomtest.Part{part(1, "comment", 5, customer), part(2, "comment", 10, fin), assigned, part(4, "close", 30, operator)}})
-	// C: an internal note before the first reply; still open.
+	// C: an internal note before the first reply, which is a message with quick-reply buttons; the
+	// customer picks one. Still open.
 	add(intercomtest.Conversation{State: "open", AdminAssigneeID: li.ID,
-		Parts: []intercomtest.Part{part(1, "note", 50, li), part(2, "comment", 500, li)}})
+		Parts: []intercomtest.Part{part(1, "note", 50, li), withWords(part(2, "quick_reply", 500, li)), withWords(part(3, "quick_reply", 600, customer))}})
 	// D: nobody answered.
 	add(intercomtest.Conversation{State: "open", Parts: []intercomtest.Part{part(1, "comment", 10, customer)}})
 	// E: 520 parts, of which the API withholds the oldest 20: the first reply, the first close and
@@ -234,8 +235,9 @@ func TestMetricViewsEqualHandComputedValues(t *testing.T) {
 		ids[0]: {"300", "814860", "400", "814860", "1200", "814861", "José Álvarez", "false", "1", "0", "3", "2", "0", "4", "José Álvarez", "NULL", "parts"},
 		// B: Fin's and Operator's parts are no admin's: no first response; closed by a bot.
 		ids[1]: {"NULL", "NULL", "30", "815309", "30", "815309", "NULL", "true", "0", "1", "0", "1", "0", "NULL", "NULL", "Support", "parts"},
-		// C: the note is not a reply: the first response is the comment at 500 s; open, never closed.
-		ids[2]: {"500", "814862", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "0", "0", "1", "0", "1", "NULL", "李小龙", "NULL", "parts"},
+		// C: the note is not a reply: the first response is the quick reply at 500 s, and the
+		// customer's pick is a reply of theirs; open, never closed.
+		ids[2]: {"500", "814862", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "0", "0", "1", "1", "1", "NULL", "李小龙", "NULL", "parts"},
 		// D: unanswered and open.
 		ids[3]: {"NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "0", "0", "0", "1", "0", "NULL", "NULL", "NULL", "parts"},
 		// E: the first reply (100 s), first close (200 s) and reopen were withheld: Intercom's

@@ -5,8 +5,8 @@
 -- Durations are whole seconds, like Intercom's statistics (epoch_us, which needs no time zone). README.md, "Metrics", defines each one:
 -- - bots: a reply or a close by a bot (author_type bot, or an AI agent answer) is never an admin's.
 --   A close counts whoever made it, and closed_by_bot says when the last close was a bot's.
--- - notes: internal (part_type note), never a reply. Replies are comments, and reopens, closes and
---   assignments that carry a body or an attachment.
+-- - notes: internal (part_type note), never a reply. Replies are comments, and reopens, closes,
+--   assignments and quick replies that carry a body or an attachment.
 -- - open conversations: close times and times to close are NULL until a close part exists.
 --   The per admin and per team views count closed conversations only.
 -- - truncated conversations (parts_truncated: the API returned only the newest 500 parts): the
@@ -34,10 +34,10 @@ WITH parts AS (
     p.part_type IN ('assignment', 'away_mode_assignment', 'workflow_assignment', 'default_assignment',
       'assign_and_reopen', 'assign_and_unsnooze') AS is_assignment
   FROM (
-    -- a message the other side reads: a comment, or a reopen, close or assignment that carries words
-    -- or a file. A customer's reply to a closed conversation is one part, of type open, with the
-    -- reply as its body, and a teammate's reply-and-close one close part.
-    SELECT *, part_type = 'comment' OR part_type IN ('open', 'close', 'assignment', 'assign_and_reopen')
+    -- a message the other side reads: a comment, or a reopen, close, assignment or quick reply that
+    -- carries words or a file. A customer's reply to a closed conversation is one part, of type open,
+    -- with the reply as its body, and a teammate's reply-and-close one close part.
+    SELECT *, part_type = 'comment' OR part_type IN ('open', 'close', 'assignment', 'assign_and_reopen', 'quick_reply')
       AND (nullif(body, '') IS NOT NULL OR coalesce(attachment_count, 0) > 0) AS is_message
     FROM conversation_parts
   ) p
