@@ -272,3 +272,33 @@ func TestMetricViewsEqualHandComputedValues(t *testing.T) {
 		t.Errorf("team_metrics:\n got %v\nwant %v", got, wantTeams)
 	}
 }
+
+// The metric views run over the real corpus (../shared/realcorpus: Intercom's API examples and SDK
+// fixtures, converted), one row per conversation; a customer's reply that reopened a conversation,
+// an open part with words, counts as a reply.
+func TestMetricViewsOverTheRealCorpus(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "realcorpus", "*.ndjson"))
+	if len(files) == 0 {
+		t.Skip("the real-data corpus is not here (../shared/realcorpus beside the repository): skipping")
+	}
+	out := t.TempDir()
+	convertRun(t, exitOK, append([]string{"--out", out}, files...)...)
+	db := openDuckDB(t)
+	loadDDL(t, db, out)
+	if got, want := scalar(t, db, "SELECT count(*) FROM conversation_metrics"), scalar(t, db, "SELECT count(*) FROM conversations"); got != want || got == "0" {
+		t.Errorf("conversation_metrics has %s rows, conversations %s", got, want)
+	}
+	reopenedByReply := scalar(t, db, `SELECT count(DISTINCT conversation_id) FROM conversation_parts
+		WHERE part_type = 'open' AND author_type = 'user' AND body <> ''`)
+	if reopenedByReply == "0" {
+		t.Fatal("the corpus has no customer reply recorded as an open part: the check below would check nothing")
+	}
+	if got := scalar(t, db, `SELECT count(*) FROM conversation_metrics WHERE count_customer_replies = 0 AND conversation_id IN (
+		SELECT conversation_id FROM conversation_parts WHERE part_type = 'open' AND author_type = 'user' AND body <> '')`); got != "0" {
+		t.Errorf("%s of the %s conversations a customer's reply reopened count no customer reply", got, reopenedByReply)
+	}
+	for _, view := range []string{"admin_metrics", "team_metrics"} {
+		scalar(t, db, "SELECT count(*) FROM "+view)
+	}
+}
