@@ -289,22 +289,44 @@ func (ix *folderIndex) next(p schemas.Partitioning, res []partitionResult) *fold
 // settle records in the index the size and version of the conversations files published as files, as
 // the store reports them once published: a bucket's copy gets a version of its own.
 func (ix *folderIndex) settle(ctx context.Context, st Store, files []File) error {
+	var todo []File
 	for _, f := range files {
-		if f.Table != schemas.TableConversations || f.Removed {
-			continue
+		if f.Table == schemas.TableConversations && !f.Removed && ix.parts[f.Date] != nil {
+			todo = append(todo, f)
 		}
-		p := ix.parts[f.Date]
-		if p == nil {
-			continue
+	}
+	readBack := func(f File) (Entry, error) { return st.Stat(ctx, f.Path) }
+	// One listing of the table answers for a page of up to listPageKeys files at a time, where reading
+	// each back costs a request (a HEAD, in a bucket): a backfill publishes hundreds.
+	if len(todo) > (len(ix.parts)+listPageKeys-1)/listPageKeys {
+		listed, err := st.List(ctx, schemas.TableConversations)
+		if err != nil {
+			return fmt.Errorf("reading back the conversations files: %w", err)
 		}
-		e, err := st.Stat(ctx, f.Path)
+		byName := make(map[string]Entry, len(listed))
+		for _, e := range listed {
+			byName[e.Name] = e
+		}
+		readBack = func(f File) (Entry, error) {
+			if e, ok := byName[f.Path]; ok {
+				return e, nil
+			}
+			return Entry{}, fs.ErrNotExist
+		}
+	}
+	for _, f := range todo {
+		e, err := readBack(f)
 		if err != nil {
 			return fmt.Errorf("reading back %s: %w", f.Path, err)
 		}
+		p := ix.parts[f.Date]
 		p.size, p.modTime = e.Size, e.Version
 	}
 	return nil
 }
+
+// listPageKeys is how many objects one listing request returns (S3's ListObjectsV2 maximum).
+const listPageKeys = 1000
 
 // compareIndex reports how the index file disagrees with what the data holds, for verify; nil when it
 // agrees or there is no index.
