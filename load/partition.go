@@ -246,7 +246,13 @@ func (w *Writer) mergePartition(ctx context.Context, job *partitionJob) (res par
 			err = fmt.Errorf("partition %s: %w", dir, err)
 		}
 	}()
+	// A partition a trusted index does not hold has no files: a partition keeps its child tables' files
+	// only while it has a conversations file, so there is nothing to fetch (a backfill to a bucket asked
+	// for each of its 2,920 files and got as many 404s).
 	for i, m := range ms {
+		if fresh {
+			break
+		}
 		if err := m.openExisting(ctx, w.store, path.Join(Tables[i], dir, DataFile)); err != nil {
 			return res, err
 		}
