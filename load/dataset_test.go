@@ -182,3 +182,22 @@ func TestDeadRunsLeftoversAreRemoved(t *testing.T) {
 		t.Error("the published files changed")
 	}
 }
+
+// A partition the index does not hold is not read before it is written: the second commit of one
+// Dataset (a run's next checkpoint segment) must see the partition the first created, or it would write
+// it afresh without the first one's rows.
+func TestASecondCommitKeepsThePartitionTheFirstCreated(t *testing.T) {
+	dir := t.TempDir()
+	d := openDataset(t, dir)
+	first := []schemas.Record{record("1", day1, 2, []string{"a"}, true, ""), record("2", day2, 1, nil, false, "")}
+	if _, err := commitRun(t, d, 1000, first, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := []schemas.Record{record("3", day1, 1, []string{"b"}, false, ""), record("4", day3, 1, nil, true, "")}
+	if _, err := commitRun(t, d, 2000, second, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkState(t, dir, day1, expect(first[0], second[0]))
+	checkState(t, dir, day2, expect(first[1]))
+	checkState(t, dir, day3, expect(second[1]))
+}
