@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,12 +329,17 @@ func peerScript(b *testing.B, dir, dump, out, partition string) string {
 // monthlyPeer rewrites the peer's SQL to partition by month: every edit must apply as many times as
 // expected, so that a change to the SQL fails here rather than measuring something else.
 func monthlyPeer(s string) (string, error) {
-	const day = "DATE '1970-01-01' + CAST(floor(created_at / 86400) AS INTEGER)"
+	// The day is whatever expression the peer computes it with (it has changed before): the month is
+	// that expression's month.
+	dayLine := regexp.MustCompile(`(?m)^SELECT \*, (.+) AS date$`)
+	if got := len(dayLine.FindAllString(s, -1)); got != 1 {
+		return "", fmt.Errorf("duckdb-peer.sql: %d lines compute the day as %q, want 1", got, dayLine)
+	}
+	s = dayLine.ReplaceAllString(s, "SELECT *, $1 AS date, strftime($1, '%Y-%m') AS month")
 	for _, e := range []struct {
 		old, new string
 		n        int
 	}{
-		{day + " AS date", day + " AS date, strftime(" + day + ", '%Y-%m') AS month", 1},
 		{", date\n  FROM raw)", ", date, month\n  FROM raw)", 1},
 		{"p.redacted, date\n", "p.redacted, date, month\n", 1},
 		{"applied_by_id, date\n", "applied_by_id, date, month\n", 1},
@@ -540,4 +546,25 @@ func BenchmarkConvertInProcess(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "conversations/s")
 	b.ReportMetric(float64(b.N)*float64(dumpSize)/mb/b.Elapsed().Seconds(), "MB/s")
+}
+
+// The benchmark's peer is ../shared/docs/duckdb-peer.sql, copied with a header, and its monthly variant
+// is a rewrite of it: both break silently in `make bench` alone unless a test reads them. The rewrite
+// broke once already, when the peer started computing the day with timezone().
+func TestBenchmarkPeerIsTheSharedOneAndRewritesByMonth(t *testing.T) {
+	t.Parallel()
+	copied, err := os.ReadFile(filepath.Join("..", "..", "bench", "duckdb-peer.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := monthlyPeer(string(copied)); err != nil {
+		t.Errorf("the monthly peer: %v", err)
+	}
+	shared, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "docs", "duckdb-peer.sql"))
+	if err != nil {
+		t.Skipf("no shared peer beside the repository to compare with: %v", err)
+	}
+	if !strings.HasSuffix(string(copied), string(shared)) {
+		t.Error("bench/duckdb-peer.sql is not ../shared/docs/duckdb-peer.sql under its header: copy it again")
+	}
 }
