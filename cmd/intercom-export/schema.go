@@ -14,7 +14,7 @@ import (
 func runSchema(_ context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("schema", flag.ContinueOnError)
 	format := fset.String("format", "markdown", "what to print: "+strings.Join(schemas.Formats, ", "))
-	dir := fset.String("dir", "DIR", "the output folder as the engine names it: a path (duckdb), gs://bucket/prefix (bigquery), @stage/prefix (snowflake), s3://bucket/prefix (athena)")
+	dir := fset.String("dir", "DIR", "the output folder as the engine names it: a path (duckdb), gs://bucket/prefix (bigquery), @stage/prefix or a bucket URL (snowflake), s3://bucket/prefix (athena)")
 	dataset := fset.String("dataset", "", "where the tables go: a DuckDB schema, a BigQuery dataset (dataset or project.dataset; required for bigquery), a Snowflake schema (schema or database.schema), an Athena database; empty: the current one")
 	var partition string
 	partitionFlag(fset, &partition)
