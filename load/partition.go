@@ -249,12 +249,11 @@ func (w *Writer) mergePartition(ctx context.Context, job *partitionJob) (res par
 	// A partition a trusted index does not hold has no files: a partition keeps its child tables' files
 	// only while it has a conversations file, so there is nothing to fetch (a backfill to a bucket asked
 	// for each of its 2,920 files and got as many 404s).
-	for i, m := range ms {
-		if fresh {
-			break
-		}
-		if err := m.openExisting(ctx, w.store, path.Join(Tables[i], dir, DataFile)); err != nil {
-			return res, err
+	if !fresh {
+		for i, m := range ms {
+			if err := m.openExisting(ctx, w.store, path.Join(Tables[i], dir, DataFile)); err != nil {
+				return res, err
+			}
 		}
 	}
 	for chunk := range job.chunks {
@@ -274,9 +273,10 @@ func (w *Writer) mergePartition(ctx context.Context, job *partitionJob) (res par
 		return res, err // the feed stopped half way
 	}
 	// A partition that holds conversations holds a file for every table, with no rows when none of its
-	// conversations has a tag or a rating: a table with no file anywhere (a workspace that never rates)
-	// would make every reader of a glob, DuckDB's views among them, fail with "no files found" instead
-	// of reading an empty table. The conversations table comes first, so its row count is known.
+	// conversations has a part, a tag or a rating there: a table with no file anywhere (a workspace that
+	// never rates) would make every reader of a glob, DuckDB's views among them, fail with "no files
+	// found" instead of reading an empty table. The conversations table comes first, so its row count
+	// is known.
 	for i, m := range ms {
 		if err := m.keepBefore("", true, job.deletes); err != nil {
 			return res, err
